@@ -1,0 +1,216 @@
+// The composition root: builds the store, the domain services, the identity and the HTTP app from a
+// configuration. It never listens (main.ts does); tests use `inject` or listen on port 0.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
+import type { EmulatorConfig } from './config.js';
+import { FILES, loadMaterial, type Material } from './data-dir.js';
+import { LATEST_API_VERSION } from './http/api-version.js';
+import { installErrorMapper } from './http/error-mapper.js';
+import { installPipeline, notFoundError } from './http/pipeline.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
+import { secretRoutes } from './http/routes/secrets.js';
+import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
+import { StaticDirectory } from './identity/principals.js';
+import { TokenService } from './identity/tokens.js';
+import { openDatabase, type SqliteDatabase } from './store/database.js';
+import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
+import { ControllableClock } from './vault/clock.js';
+import { SecretService } from './vault/secrets.js';
+import { StateService } from './vault/state.js';
+import { VaultService } from './vault/vaults.js';
+
+export const EMULATOR_VERSION = '0.1.0';
+/** Reported in x-ms-keyvault-service-version. */
+const SERVICE_VERSION = `1.9.0.0-kv-emulator-${EMULATOR_VERSION}`;
+
+/** Bodies of ordinary requests: a 25,600-character value JSON-escaped is far below this. */
+const BODY_LIMIT = 1024 * 1024;
+
+export interface BuildOptions {
+  /** Use this clock instead of a fresh one (tests). */
+  clock?: ControllableClock;
+  /** Use this material instead of loading the data directory (tests). */
+  material?: Material;
+  /** Serve HTTPS with the material's certificate (default true); false for `inject`-only tests. */
+  https?: boolean;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface Emulator {
+  app: FastifyInstance;
+  config: EmulatorConfig;
+  clock: ControllableClock;
+  material: Material;
+  vaults: VaultService;
+  secrets: SecretService;
+  tokens: TokenService;
+  db: SqliteDatabase;
+  /** Facts a client needs, for a given origin (https://host:port). */
+  facts(origin: string): EmulatorFacts;
+}
+
+export interface EmulatorFacts {
+  version: string;
+  tenantId: string;
+  defaultVault: string;
+  vaultUrl: string;
+  identityEndpoint: string;
+  identityHeader: string;
+  caFile?: string;
+  caPem: string;
+  dataDir?: string;
+}
+
+export async function buildApp(config: EmulatorConfig, options: BuildOptions = {}): Promise<Emulator> {
+  const clock = options.clock ?? new ControllableClock();
+  const material =
+    options.material ??
+    (await loadMaterial({
+      dataDir: config.dataDir,
+      persist: !config.inMemory,
+      extraServerNames: config.serverNames,
+      ...(config.backupKey !== undefined && { backupKey: backupKeyFrom(config.backupKey) }),
+      ...(config.adminKey !== undefined && { adminKey: config.adminKey }),
+      ...(config.identityHeader !== undefined && { identityHeader: config.identityHeader }),
+      ...(config.tls && { tls: { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } }),
+    }));
+
+  const db = openDatabase({
+    ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
+    synchronous: config.durability === 'normal' ? 'NORMAL' : 'FULL',
+  });
+  const secretRepo = new SqliteSecretRepository(db);
+  const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults });
+  const secrets = new SecretService({
+    secrets: secretRepo,
+    clock,
+    sealer: new JweBackupSealer(material.backupKey),
+    region: config.region,
+  });
+  const state = new StateService({ vaults, secrets, now: () => clock.now(), atomically: (work) => secretRepo.transaction(work) });
+  const tokens = new TokenService({
+    clock,
+    tenantId: config.tenantId,
+    key: material.signingKey,
+    extraAudiences: ['https://vault.localhost', 'https://localhost'],
+  });
+  const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory: new StaticDirectory(), identityHeader: material.identityHeader });
+
+  const reseed = () => applySeeds(config, vaults, secrets);
+  reseed();
+
+  const useHttps = options.https ?? true;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    ...(useHttps && { https: { key: material.tls.key, cert: material.tls.cert } }),
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
+    genReqId: () => randomUUID(),
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    maxRequestsPerSocket: 0,
+    return503OnClosing: true,
+  });
+
+  installJsonParser(app);
+  installErrorMapper(app, (request) => notFoundError(app, request));
+  installPipeline(app, { vaults, tokens, defaultVault: config.defaultVault, region: config.region, serviceVersion: SERVICE_VERSION });
+
+  const facts = (origin: string): EmulatorFacts => {
+    const url = new URL(origin);
+    const port = url.port ? `:${url.port}` : '';
+    return {
+      version: EMULATOR_VERSION,
+      tenantId: config.tenantId,
+      defaultVault: config.defaultVault,
+      vaultUrl: `https://${config.defaultVault}.vault.localhost${port}`,
+      identityEndpoint: `${origin}${APP_SERVICE_PATH}`,
+      identityHeader: material.identityHeader,
+      ...(material.caFile !== undefined && { caFile: material.caFile }),
+      caPem: material.tls.caCert,
+      ...(!config.inMemory && { dataDir: config.dataDir }),
+    };
+  };
+
+  secretRoutes(app, secrets);
+  identityRoutes(app, managedIdentity);
+  adminRoutes(app, {
+    adminKey: material.adminKey,
+    clock,
+    vaults,
+    secrets,
+    state,
+    reseed,
+    info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
+  });
+
+  let sweep: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    sweep = setInterval(() => {
+      try {
+        secrets.purgeExpired();
+      } catch (error) {
+        app.log.error({ err: error }, 'purge sweep failed');
+      }
+    }, config.purgeSweepSeconds * 1000);
+    sweep.unref();
+  });
+  app.addHook('onClose', async () => {
+    if (sweep) clearInterval(sweep);
+    db.close();
+  });
+
+  return { app, config, clock, material, vaults, secrets, tokens, db, facts };
+}
+
+/**
+ * JSON bodies: an empty body is "no body" (backup/recover POSTs sent with a JSON content type by some
+ * tools), anything unparsable is BadParameter via the error mapper. Other media types are refused (415).
+ */
+function installJsonParser(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_request, text, done) => {
+    const source = String(text);
+    if (source.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(source));
+    } catch {
+      const error = Object.assign(new Error('The request body is not valid JSON.'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 });
+      done(error, undefined);
+    }
+  });
+}
+
+/** Creates the configured vaults and seeds their secrets (idempotent: unchanged secrets are left alone). */
+function applySeeds(config: EmulatorConfig, vaults: VaultService, secrets: SecretService): void {
+  vaults.ensure(config.defaultVault, {});
+  for (const seed of config.vaults) {
+    const vault = vaults.ensure(seed.name, {
+      ...(seed.softDeleteRetentionInDays !== undefined && { retentionDays: seed.softDeleteRetentionInDays }),
+      ...(seed.purgeProtection !== undefined && { purgeProtection: seed.purgeProtection }),
+      ...(seed.permissionModel !== undefined && { permissionModel: seed.permissionModel }),
+    });
+    for (const secret of seed.secrets ?? []) {
+      const attributes = {
+        ...(secret.enabled !== undefined && { enabled: secret.enabled }),
+        ...(secret.nbf !== undefined && { nbf: secret.nbf }),
+        ...(secret.exp !== undefined && { exp: secret.exp }),
+      };
+      const input = {
+        value: secret.value,
+        ...(secret.contentType !== undefined && { contentType: secret.contentType }),
+        ...(secret.tags !== undefined && { tags: secret.tags }),
+        attributes,
+      };
+      const current = secrets.peekLatest(vault, secret.name);
+      if (current && current.value === secret.value && current.contentType === secret.contentType && current.managed === (secret.managed ?? false)) continue;
+      if (secret.managed) secrets.seedManagedSecret(vault, { ...input, name: secret.name, ...(secret.kid !== undefined && { kid: secret.kid }) });
+      else if (!current?.deleted) secrets.setSecret(vault, secret.name, input);
+    }
+  }
+}

@@ -1,0 +1,315 @@
+// Emulator configuration: embedded defaults, then the --config JSON file, then KV_EMULATOR_* environment
+// variables, then command-line flags (later wins). The file is validated at start; every error names
+// the offending field. Only this module and main.ts read process.env.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface SeedSecret {
+  name: string;
+  value: string;
+  contentType?: string;
+  tags?: Record<string, string>;
+  enabled?: boolean;
+  nbf?: number;
+  exp?: number;
+  /** Certificate-backed: read-only, `managed: true`. */
+  managed?: boolean;
+  kid?: string;
+}
+
+export interface VaultConfig {
+  name: string;
+  softDeleteRetentionInDays?: number;
+  purgeProtection?: boolean;
+  permissionModel?: 'rbac' | 'accessPolicy';
+  secrets?: SeedSecret[];
+}
+
+export interface EmulatorConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  inMemory: boolean;
+  strictVaults: boolean;
+  defaultVault: string;
+  region: string;
+  tenantId: string;
+  /** Key for backup blobs (hex, base64 or passphrase); default: generated per installation. */
+  backupKey?: string;
+  /** Key that opens the admin API from non-loopback addresses; default: generated into the data dir. */
+  adminKey?: string;
+  /** Value clients must send in X-IDENTITY-HEADER; default: generated into the data dir. */
+  identityHeader?: string;
+  /** Extra names for the server certificate (container aliases, LAN names). */
+  serverNames: string[];
+  tls?: { certFile: string; keyFile: string };
+  /** FULL syncs each write to disk before answering; NORMAL is faster and survives process crashes only. */
+  durability: 'full' | 'normal';
+  /** Seconds between sweeps that purge soft-deleted secrets past their purge date. */
+  purgeSweepSeconds: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  vaults: VaultConfig[];
+  /** Sections owned by other modules (identities, role assignments...), validated by them. */
+  extensions: Record<string, unknown>;
+  /** Where the config file was read from, if any. */
+  configFile?: string;
+}
+
+export const DEFAULT_TENANT_ID = '7f2c1a3e-5b4d-4e6f-8a9b-0c1d2e3f4a5b';
+
+export const DEFAULTS: EmulatorConfig = {
+  host: 'localhost',
+  port: 8443,
+  dataDir: '.kv-emulator',
+  inMemory: false,
+  strictVaults: false,
+  defaultVault: 'default',
+  region: 'westus',
+  tenantId: DEFAULT_TENANT_ID,
+  serverNames: [],
+  durability: 'full',
+  purgeSweepSeconds: 60,
+  logLevel: 'info',
+  vaults: [],
+  extensions: {},
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KNOWN_KEYS = new Set([
+  '$schema',
+  'host',
+  'port',
+  'dataDir',
+  'inMemory',
+  'strictVaults',
+  'defaultVault',
+  'region',
+  'tenantId',
+  'backupKey',
+  'adminKey',
+  'identityHeader',
+  'serverNames',
+  'tls',
+  'durability',
+  'purgeSweepSeconds',
+  'logLevel',
+  'vaults',
+]);
+/** Top-level sections other modules validate. */
+export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults']);
+
+function fail(path: string, problem: string): never {
+  throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+}
+
+function str(raw: Raw, key: string, path: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0) fail(`${path}${key}`, 'must be a non-empty string.');
+  return v;
+}
+
+function bool(raw: Raw, key: string, path: string): boolean | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') fail(`${path}${key}`, 'must be true or false.');
+  return v;
+}
+
+function int(raw: Raw, key: string, path: string, min: number, max: number): number | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${path}${key}`, `must be an integer from ${min} to ${max}.`);
+  return v;
+}
+
+function obj(v: unknown, path: string): Raw {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object.');
+  return v as Raw;
+}
+
+function oneOf<T extends string>(raw: Raw, key: string, path: string, values: readonly T[]): T | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !values.includes(v as T)) fail(`${path}${key}`, `must be one of ${values.map((x) => `'${x}'`).join(', ')}.`);
+  return v as T;
+}
+
+function parseSecret(value: unknown, path: string): SeedSecret {
+  const raw = obj(value, path);
+  for (const key of Object.keys(raw)) {
+    if (!['name', 'value', 'contentType', 'tags', 'enabled', 'nbf', 'exp', 'managed', 'kid'].includes(key)) fail(`${path}.${key}`, 'is not a known secret field.');
+  }
+  const name = str(raw, 'name', `${path}.`) ?? fail(`${path}.name`, 'is required.');
+  if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) fail(`${path}.name`, 'must be 1-127 letters, digits and hyphens.');
+  if (typeof raw.value !== 'string') fail(`${path}.value`, 'is required and must be a string.');
+  let tags: Record<string, string> | undefined;
+  if (raw.tags !== undefined) {
+    tags = {};
+    for (const [k, v] of Object.entries(obj(raw.tags, `${path}.tags`))) {
+      if (typeof v !== 'string') fail(`${path}.tags.${k}`, 'must be a string.');
+      tags[k] = v;
+    }
+  }
+  const contentType = str(raw, 'contentType', `${path}.`);
+  const enabled = bool(raw, 'enabled', `${path}.`);
+  const nbf = int(raw, 'nbf', `${path}.`, 0, 2 ** 40);
+  const exp = int(raw, 'exp', `${path}.`, 0, 2 ** 40);
+  const managed = bool(raw, 'managed', `${path}.`);
+  const kid = str(raw, 'kid', `${path}.`);
+  return {
+    name,
+    value: raw.value,
+    ...(contentType !== undefined && { contentType }),
+    ...(tags !== undefined && { tags }),
+    ...(enabled !== undefined && { enabled }),
+    ...(nbf !== undefined && { nbf }),
+    ...(exp !== undefined && { exp }),
+    ...(managed !== undefined && { managed }),
+    ...(kid !== undefined && { kid }),
+  };
+}
+
+function parseVault(value: unknown, path: string): VaultConfig {
+  const raw = obj(value, path);
+  for (const key of Object.keys(raw)) {
+    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets'].includes(key)) {
+      fail(`${path}.${key}`, 'is not a known vault field.');
+    }
+  }
+  const name = str(raw, 'name', `${path}.`) ?? fail(`${path}.name`, 'is required.');
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/.test(name)) fail(`${path}.name`, 'must be 1-63 letters, digits and hyphens.');
+  const retention = int(raw, 'softDeleteRetentionInDays', `${path}.`, 7, 90);
+  const purgeProtection = bool(raw, 'purgeProtection', `${path}.`);
+  const permissionModel = oneOf(raw, 'permissionModel', `${path}.`, ['rbac', 'accessPolicy'] as const);
+  let secrets: SeedSecret[] | undefined;
+  if (raw.secrets !== undefined) {
+    if (!Array.isArray(raw.secrets)) fail(`${path}.secrets`, 'must be an array.');
+    secrets = raw.secrets.map((s, i) => parseSecret(s, `${path}.secrets[${i}]`));
+  }
+  return {
+    name: name.toLowerCase(),
+    ...(retention !== undefined && { softDeleteRetentionInDays: retention }),
+    ...(purgeProtection !== undefined && { purgeProtection }),
+    ...(permissionModel !== undefined && { permissionModel }),
+    ...(secrets !== undefined && { secrets }),
+  };
+}
+
+/** Validates a parsed config file into a partial configuration. */
+export function parseConfigObject(value: unknown, baseDir = process.cwd()): Partial<EmulatorConfig> {
+  const raw = obj(value, '(root)');
+  const result: Partial<EmulatorConfig> = {};
+  const extensions: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) {
+    if (EXTENSION_KEYS.has(key)) extensions[key] = raw[key];
+    else if (!KNOWN_KEYS.has(key)) fail(key, 'is not a known setting.');
+  }
+  const set = <K extends keyof EmulatorConfig>(key: K, v: EmulatorConfig[K] | undefined) => {
+    if (v !== undefined) result[key] = v;
+  };
+  set('host', str(raw, 'host', ''));
+  set('port', int(raw, 'port', '', 0, 65535));
+  const dataDir = str(raw, 'dataDir', '');
+  set('dataDir', dataDir && resolve(baseDir, dataDir));
+  set('inMemory', bool(raw, 'inMemory', ''));
+  set('strictVaults', bool(raw, 'strictVaults', ''));
+  const defaultVault = str(raw, 'defaultVault', '');
+  if (defaultVault !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/.test(defaultVault)) fail('defaultVault', 'must be 1-63 letters, digits and hyphens.');
+  set('defaultVault', defaultVault?.toLowerCase());
+  set('region', str(raw, 'region', ''));
+  const tenantId = str(raw, 'tenantId', '');
+  if (tenantId !== undefined && !GUID.test(tenantId)) fail('tenantId', 'must be a GUID.');
+  set('tenantId', tenantId?.toLowerCase());
+  set('backupKey', str(raw, 'backupKey', ''));
+  set('adminKey', str(raw, 'adminKey', ''));
+  set('identityHeader', str(raw, 'identityHeader', ''));
+  if (raw.serverNames !== undefined) {
+    if (!Array.isArray(raw.serverNames) || !raw.serverNames.every((n) => typeof n === 'string' && n.length > 0)) {
+      fail('serverNames', 'must be an array of host names.');
+    }
+    set('serverNames', raw.serverNames as string[]);
+  }
+  if (raw.tls !== undefined) {
+    const tls = obj(raw.tls, 'tls');
+    const certFile = str(tls, 'certFile', 'tls.') ?? fail('tls.certFile', 'is required when tls is set.');
+    const keyFile = str(tls, 'keyFile', 'tls.') ?? fail('tls.keyFile', 'is required when tls is set.');
+    set('tls', { certFile: resolve(baseDir, certFile), keyFile: resolve(baseDir, keyFile) });
+  }
+  set('durability', oneOf(raw, 'durability', '', ['full', 'normal'] as const));
+  set('purgeSweepSeconds', int(raw, 'purgeSweepSeconds', '', 1, 86400));
+  set('logLevel', oneOf(raw, 'logLevel', '', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const));
+  if (raw.vaults !== undefined) {
+    if (!Array.isArray(raw.vaults)) fail('vaults', 'must be an array.');
+    set('vaults', raw.vaults.map((v, i) => parseVault(v, `vaults[${i}]`)));
+  }
+  if (Object.keys(extensions).length > 0) result.extensions = extensions;
+  return result;
+}
+
+export function readConfigFile(file: string): Partial<EmulatorConfig> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`The config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return { ...parseConfigObject(parsed, resolve(path, '..')), configFile: path };
+}
+
+/** KV_EMULATOR_* environment variables. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<EmulatorConfig> {
+  const result: Partial<EmulatorConfig> = {};
+  const flag = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    if (!/^(1|0|true|false|yes|no)$/i.test(v)) throw new ConfigError(`${name} must be true or false, got '${v}'.`);
+    return /^(1|true|yes)$/i.test(v);
+  };
+  if (env.KV_EMULATOR_HOST) result.host = env.KV_EMULATOR_HOST;
+  if (env.KV_EMULATOR_PORT) result.port = parsePort(env.KV_EMULATOR_PORT, 'KV_EMULATOR_PORT');
+  if (env.KV_EMULATOR_DATA_DIR) result.dataDir = resolve(env.KV_EMULATOR_DATA_DIR);
+  const inMemory = flag('KV_EMULATOR_IN_MEMORY');
+  if (inMemory !== undefined) result.inMemory = inMemory;
+  const strict = flag('KV_EMULATOR_STRICT_VAULTS');
+  if (strict !== undefined) result.strictVaults = strict;
+  if (env.KV_EMULATOR_BACKUP_KEY) result.backupKey = env.KV_EMULATOR_BACKUP_KEY;
+  if (env.KV_EMULATOR_ADMIN_KEY) result.adminKey = env.KV_EMULATOR_ADMIN_KEY;
+  if (env.KV_EMULATOR_LOG_LEVEL) result.logLevel = env.KV_EMULATOR_LOG_LEVEL as EmulatorConfig['logLevel'];
+  return result;
+}
+
+export function parsePort(text: string, what: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`${what} must be a port number (0-65535), got '${text}'.`);
+  return port;
+}
+
+export function resolveConfig(...layers: Array<Partial<EmulatorConfig>>): EmulatorConfig {
+  const merged: EmulatorConfig = { ...DEFAULTS };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      if (key === 'extensions') merged.extensions = { ...merged.extensions, ...(value as Record<string, unknown>) };
+      else (merged as unknown as Raw)[key] = value;
+    }
+  }
+  merged.dataDir = resolve(merged.dataDir);
+  return merged;
+}

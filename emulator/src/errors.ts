@@ -1,0 +1,137 @@
+// The error catalog: every error a client can see, with Azure Key Vault's real codes and messages.
+// Messages marked "observed" come from recorded real service traffic (see spec/secrets-api.md §5);
+// the others are the closest wording the evidence supports. Layers throw these; only
+// http/error-mapper.ts turns them into HTTP responses.
+
+/** `error.code` values Key Vault uses on the secrets data plane. */
+export type KvErrorCode =
+  | 'BadParameter'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'SecretNotFound'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'Conflict'
+  | 'NotSupported'
+  | 'Throttled'
+  | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
+  | 'Malformed backup blob'
+  | 'ServiceUnavailable'
+  | 'InternalServerError';
+
+/** `innererror.code` values (the specific reason). */
+export type KvInnerCode =
+  | 'SecretDisabled'
+  | 'ObjectIsDeletedButRecoverable'
+  | 'ObjectIsBeingDeleted'
+  | 'SecretManagedByKeyVault'
+  | 'ForbiddenByRbac'
+  | 'ForbiddenByPolicy'
+  | 'ForbiddenByFirewall'
+  | 'PurgeProtectionEnabled';
+
+export class KvError extends Error {
+  readonly code: KvErrorCode;
+  readonly innerCode: KvInnerCode | undefined;
+  /** Extra response headers the error needs (the 401 challenge). */
+  readonly headers: Record<string, string>;
+
+  constructor(code: KvErrorCode, message: string, options: { inner?: KvInnerCode; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.name = 'KvError';
+    this.code = code;
+    this.innerCode = options.inner;
+    this.headers = options.headers ?? {};
+  }
+}
+
+const NOT_FOUND_HINT =
+  'If you recently deleted this secret you may be able to recover it using the correct recovery command. ' +
+  'For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182';
+
+export const errors = {
+  // observed
+  secretNotFound: (nameOrId: string) =>
+    new KvError('SecretNotFound', `A secret with (name/id) ${nameOrId} was not found in this key vault. ${NOT_FOUND_HINT}`),
+  // observed
+  deletedSecretNotFound: (name: string) => new KvError('SecretNotFound', `Deleted Secret not found: ${name}`),
+  // observed
+  secretDisabled: () =>
+    new KvError('Forbidden', 'Operation get is not allowed on a disabled secret.', { inner: 'SecretDisabled' }),
+  // observed
+  deletedButRecoverable: (name: string) =>
+    new KvError(
+      'Conflict',
+      `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; ` +
+        'in this state, the secret can only be recovered or purged.',
+      { inner: 'ObjectIsDeletedButRecoverable' },
+    ),
+  // observed (restore of a name that is in use)
+  restoreConflict: (secretId: string) =>
+    new KvError(
+      'Conflict',
+      `There was a conflict restoring the secret '${secretId}'. This can happen if either: a second secret with the same ` +
+        'name was created after the first secret was deleted; thus trying to restore a secret whose name is already in use. ' +
+        'To fix this, rename the second secret to something else so that the restore works. The second probable cause of ' +
+        'this exception is when multiple operations are performed in parallel against the secret. To avoid this error, ' +
+        'perform operations against a secret in a sequential manner.',
+    ),
+  // observed
+  purgeProtected: (vault: string, region: string) =>
+    new KvError(
+      'Forbidden',
+      'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will ' +
+        `automatically purge it after the retention period has passed. Vault: ${vault};location=${region}`,
+    ),
+  // observed for "set" and "delete"; other verbs follow the same pattern
+  managedSecret: (verb: string) =>
+    verb === 'delete'
+      ? new KvError(
+          'Forbidden',
+          'Operation "delete" is not allowed on this secret, since it is associated with a certificate. Perform the ' +
+            'operation on the corresponding certificate. For more information refer to ' +
+            'https://docs.microsoft.com/en-us/azure/key-vault/certificates/about-certificates#composition-of-a-certificate',
+          { inner: 'SecretManagedByKeyVault' },
+        )
+      : new KvError('Forbidden', `Operation "${verb}" is not allowed as this object's lifetime is managed by Key Vault.`, {
+          inner: 'SecretManagedByKeyVault',
+        }),
+  // observed
+  invalidName: (name: string) => new KvError('BadParameter', `The request URI contains an invalid name: ${name}`),
+  // observed
+  valueTooLong: (max: number) =>
+    new KvError('BadParameter', `Secret is beyond the maximum permitted length of ${max} characters.`),
+  // observed
+  malformedBackup: () => new KvError('Malformed backup blob', 'Backup blob contains invalid or corrupt version.'),
+  // observed
+  unsupportedApiVersion: (version: string, latest: string) =>
+    new KvError(
+      'BadParameter',
+      `The specified version (${version}) is not recognized. Consider using the latest supported version (${latest}).`,
+    ),
+  missingApiVersion: () => new KvError('BadParameter', 'The api-version query parameter (?api-version=) is required for all requests.'),
+  // observed for PUT /secrets/
+  methodNotAllowed: (method: string) => new KvError('MethodNotAllowed', `HTTP ${method} not allowed`),
+  // observed on a certificate-style transformation request
+  unsupportedTransformation: (from: string, to: string) =>
+    new KvError('BadParameter', `The '${from}' to '${to}' transformation is not supported. Only PFX to PEM transformation is supported.`),
+  badParameter: (message: string) => new KvError('BadParameter', message),
+  // observed (real services answer "Property has invalid value" for out-of-range properties)
+  invalidProperty: (property: string) => new KvError('BadParameter', `Property ${property} has invalid value\r\n`),
+  notFound: (message: string) => new KvError('NotFound', message),
+  unsupportedMediaType: (contentType: string) =>
+    new KvError('UnsupportedMediaType', `The content type '${contentType}' is not supported. Use 'application/json'.`),
+  bodyTooLarge: (limit: number) =>
+    new KvError('RequestEntityTooLarge', `The request body is larger than the permitted ${limit} bytes.`),
+  vaultNotFound: (name: string) =>
+    new KvError(
+      'NotFound',
+      `The vault '${name}' does not exist in this emulator. Create it through the admin API or the config file, ` +
+        'or start the emulator without --strict-vaults to create vaults on first use.',
+    ),
+  vaultExists: (name: string) => new KvError('Conflict', `The vault '${name}' already exists.`),
+  purgeProtectionPermanent: () =>
+    new KvError('BadParameter', 'Purge protection cannot be disabled once it has been enabled on a vault.'),
+  internal: () => new KvError('InternalServerError', 'The server encountered an internal error. Please retry the request.'),
+};

@@ -1,0 +1,163 @@
+// The emulator's admin API under /_emulator/ (documented in the README): info, health, clock, vaults,
+// reset, export and import. It answers loopback callers; from any other address it requires the admin
+// key (X-KV-Emulator-Admin-Key). A data-plane bearer token never opens it.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { errors, KvError } from '../../errors.js';
+import type { ClockState, ControllableClock } from '../../vault/clock.js';
+import type { Vault, VaultSettings } from '../../vault/model.js';
+import type { SecretService } from '../../vault/secrets.js';
+import type { StateService } from '../../vault/state.js';
+import type { VaultService } from '../../vault/vaults.js';
+import { surfaceOf } from '../pipeline.js';
+
+export const ADMIN_KEY_HEADER = 'x-kv-emulator-admin-key';
+const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
+
+export interface AdminOptions {
+  adminKey: string;
+  clock: ControllableClock;
+  vaults: VaultService;
+  secrets: SecretService;
+  state: StateService;
+  /** Facts for `kv-emulator env` and people: URLs, CA, identity endpoint. */
+  info: (request: FastifyRequest) => Record<string, unknown>;
+  /** Re-applies the config file's vaults and secrets (after a reset). */
+  reseed: () => void;
+}
+
+const admin = { config: { surface: 'admin' as const } };
+type Body = Record<string, unknown>;
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+function keyMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function body(request: FastifyRequest): Body {
+  const b = request.body;
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw errors.badParameter('The request body must be a JSON object.');
+  return b as Body;
+}
+
+function presentClock(state: ClockState) {
+  return {
+    now: new Date(state.now).toISOString(),
+    nowEpochSeconds: Math.floor(state.now / 1000),
+    offsetSeconds: Math.round(state.offsetMs / 1000),
+    frozen: state.frozen,
+  };
+}
+
+function presentVault(vault: Vault) {
+  return {
+    name: vault.name,
+    softDeleteRetentionInDays: vault.retentionDays,
+    purgeProtection: vault.purgeProtection,
+    permissionModel: vault.permissionModel,
+    createdAt: new Date(vault.createdAt).toISOString(),
+  };
+}
+
+function vaultSettings(b: Body): Partial<VaultSettings> {
+  const settings: Partial<VaultSettings> = {};
+  if (b.softDeleteRetentionInDays !== undefined) settings.retentionDays = b.softDeleteRetentionInDays as number;
+  if (b.purgeProtection !== undefined) settings.purgeProtection = b.purgeProtection as boolean;
+  if (b.permissionModel !== undefined) settings.permissionModel = b.permissionModel as VaultSettings['permissionModel'];
+  return settings;
+}
+
+function time(value: unknown, field: string): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value < 1e11 ? value * 1000 : value;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    if (!Number.isNaN(parsed)) return parsed;
+  }
+  throw errors.badParameter(`${field} must be an ISO-8601 date or a Unix time.`);
+}
+
+function number(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw errors.badParameter(`${field} must be a number.`);
+  return value;
+}
+
+const json = (reply: FastifyReply, status: number, payload: unknown) => reply.code(status).type('application/json; charset=utf-8').send(payload);
+
+export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
+  const { clock, vaults, secrets, state } = options;
+
+  app.addHook('onRequest', async (request) => {
+    if (surfaceOf(request) !== 'admin') return;
+    if (isLoopback(request.socket.remoteAddress)) return;
+    if (keyMatches(request.headers[ADMIN_KEY_HEADER], options.adminKey)) return;
+    throw new KvError(
+      'Unauthorized',
+      `The admin API answers loopback callers only, unless the ${ADMIN_KEY_HEADER} header carries the admin key (see admin.key in the data directory).`,
+    );
+  });
+
+  app.get('/_emulator/health', { config: { surface: 'public' as const } }, async (_request, reply) => json(reply, 200, { status: 'ok' }));
+
+  app.get('/_emulator/info', admin, async (request, reply) => json(reply, 200, options.info(request)));
+
+  app.get('/_emulator/clock', admin, async (_request, reply) => json(reply, 200, presentClock(clock.state())));
+
+  // Body fields, applied in this order: reset, offsetSeconds, now, advanceSeconds, frozen.
+  app.put('/_emulator/clock', admin, async (request, reply) => {
+    const b = body(request);
+    if (b.reset === true) clock.reset();
+    if (b.offsetSeconds !== undefined) clock.setOffset(number(b.offsetSeconds, 'offsetSeconds') * 1000);
+    if (b.now !== undefined) clock.set(time(b.now, 'now'));
+    if (b.advanceSeconds !== undefined) clock.advance(number(b.advanceSeconds, 'advanceSeconds') * 1000);
+    if (b.frozen === true) clock.freeze();
+    else if (b.frozen === false) clock.unfreeze();
+    else if (b.frozen !== undefined) throw errors.badParameter('frozen must be true or false.');
+    secrets.purgeExpired();
+    return json(reply, 200, presentClock(clock.state()));
+  });
+
+  app.get('/_emulator/vaults', admin, async (_request, reply) => json(reply, 200, { value: vaults.list().map(presentVault) }));
+
+  app.post('/_emulator/vaults', admin, async (request, reply) => {
+    const b = body(request);
+    if (typeof b.name !== 'string') throw errors.badParameter('name is required.');
+    return json(reply, 201, presentVault(vaults.create(b.name, vaultSettings(b))));
+  });
+
+  app.get<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {
+    const vault = vaults.find(request.params.name);
+    if (!vault) throw errors.vaultNotFound(request.params.name.toLowerCase());
+    return json(reply, 200, presentVault(vault));
+  });
+
+  app.patch<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) =>
+    json(reply, 200, presentVault(vaults.update(request.params.name, vaultSettings(body(request))))),
+  );
+
+  app.delete<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {
+    const vault = vaults.find(request.params.name);
+    if (!vault) throw errors.vaultNotFound(request.params.name.toLowerCase());
+    secrets.importVault(vault, []);
+    vaults.remove(vault.name);
+    return reply.code(204).send();
+  });
+
+  app.post('/_emulator/reset', admin, async (_request, reply) => {
+    state.reset();
+    clock.reset();
+    options.reseed();
+    return json(reply, 200, { status: 'reset', vaults: vaults.list().map((v) => v.name) });
+  });
+
+  app.get('/_emulator/export', admin, async (_request, reply) => json(reply, 200, state.exportState()));
+
+  app.post('/_emulator/import', { ...admin, bodyLimit: IMPORT_BODY_LIMIT }, async (request, reply) => json(reply, 200, state.importState(request.body)));
+}

@@ -1,0 +1,188 @@
+// Access tokens: JWTs the emulator signs (RS256, key kept in the data directory) and verifies on every
+// data-plane request, the way Key Vault does (spec §8.3, docs rest-errors): signature, issuer, audience
+// and lifetime on the emulator clock, with the real AKV1xxxx 401 messages. Verification results are
+// cached per token so the hot path pays for a signature check once per token, not once per request.
+import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type KeyObject } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { KvError } from '../errors.js';
+import type { Clock } from '../vault/ports.js';
+
+/** Key Vault's first-party application id: tokens may name it as their audience. */
+export const KEY_VAULT_APP_ID = 'cfa8b339-82a2-471a-a3c9-0fc0be7a4093';
+export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey | KeyObject;
+  publicKey: CryptoKey | KeyObject;
+  publicJwk: JWK;
+}
+
+export interface TokenClaims extends JWTPayload {
+  tid: string;
+  oid: string;
+  appid?: string;
+  azp?: string;
+  idtyp?: string;
+  xms_mirid?: string;
+}
+
+export interface IssueRequest {
+  audience: string;
+  oid: string;
+  appid: string;
+  /** 'app' for service principals and managed identities, 'user' for users. */
+  idtyp?: 'app' | 'user';
+  /** Token version: v1 tokens carry `iss=https://sts.windows.net/{tid}/`, v2 the login.microsoftonline.com form. */
+  version?: '1.0' | '2.0';
+  extraClaims?: Record<string, unknown>;
+  lifetimeSeconds?: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  /** Unix seconds. */
+  expiresOn: number;
+  expiresIn: number;
+}
+
+export interface TokenServiceOptions {
+  clock: Clock;
+  tenantId: string;
+  key: SigningKey;
+  /** Resources (besides https://vault.azure.net) the emulator advertises in its challenges. */
+  extraAudiences?: string[];
+  defaultLifetimeSeconds?: number;
+}
+
+const CACHE_LIMIT = 10_000;
+const CLOCK_SKEW_SECONDS = 300;
+
+export function unauthorized(message: string, challenge?: string): KvError {
+  return new KvError('Unauthorized', message, challenge ? { headers: { 'www-authenticate': challenge } } : {});
+}
+
+export class TokenService {
+  private readonly cache = new Map<string, TokenClaims>();
+  private readonly audiences: Set<string>;
+
+  constructor(private readonly options: TokenServiceOptions) {
+    const resources = [KEY_VAULT_RESOURCE, ...(options.extraAudiences ?? [])];
+    this.audiences = new Set([KEY_VAULT_APP_ID, ...resources.flatMap((r) => [r, `${r}/`])]);
+  }
+
+  get tenantId(): string {
+    return this.options.tenantId;
+  }
+
+  get publicJwk(): JWK {
+    return this.options.key.publicJwk;
+  }
+
+  issuers(tenantId = this.options.tenantId): string[] {
+    return [`https://sts.windows.net/${tenantId}/`, `https://login.microsoftonline.com/${tenantId}/v2.0`];
+  }
+
+  acceptsAudience(audience: string): boolean {
+    return this.audiences.has(audience);
+  }
+
+  async issue(request: IssueRequest): Promise<IssuedToken> {
+    const nowSeconds = Math.floor(this.options.clock.now() / 1000);
+    const lifetime = request.lifetimeSeconds ?? this.options.defaultLifetimeSeconds ?? 3600;
+    const tid = this.options.tenantId;
+    const v2 = request.version === '2.0';
+    const [v1Issuer, v2Issuer] = this.issuers(tid);
+    const token = await new SignJWT({
+      ...request.extraClaims,
+      tid,
+      oid: request.oid,
+      sub: request.oid,
+      ...(v2 ? { azp: request.appid, azpacr: '1' } : { appid: request.appid, appidacr: '1' }),
+      idtyp: request.idtyp ?? 'app',
+      idp: v1Issuer,
+      uti: randomUUID().replaceAll('-', ''),
+      ver: v2 ? '2.0' : '1.0',
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid, x5t: this.options.key.kid })
+      .setAudience(request.audience)
+      .setIssuer(v2 ? v2Issuer! : v1Issuer!)
+      .setIssuedAt(nowSeconds)
+      .setNotBefore(nowSeconds)
+      .setExpirationTime(nowSeconds + lifetime)
+      .sign(this.options.key.privateKey);
+    return { token, expiresOn: nowSeconds + lifetime, expiresIn: lifetime };
+  }
+
+  /**
+   * Verifies a bearer token for the vault data plane. `challenge` is attached to every 401 so the SDK
+   * can re-authenticate.
+   */
+  async verify(token: string, challenge: string): Promise<TokenClaims> {
+    const nowSeconds = Math.floor(this.options.clock.now() / 1000);
+    const cached = this.cache.get(token);
+    if (cached) {
+      this.checkLifetime(cached, nowSeconds, challenge);
+      return cached;
+    }
+    try {
+      decodeProtectedHeader(token);
+    } catch {
+      throw unauthorized('AKV10000: Request is missing a Bearer or PoP token.', challenge);
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.options.key.publicKey, {
+        algorithms: ['RS256'],
+        currentDate: new Date(this.options.clock.now()),
+        clockTolerance: CLOCK_SKEW_SECONDS,
+      }));
+    } catch (error) {
+      throw this.verificationError(error, token, challenge);
+    }
+    const claims = payload as TokenClaims;
+    this.checkClaims(claims, challenge);
+    this.checkLifetime(claims, nowSeconds, challenge);
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(token, claims);
+    return claims;
+  }
+
+  private checkClaims(claims: TokenClaims, challenge: string): void {
+    const audience = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
+    if (typeof audience !== 'string' || !this.audiences.has(audience)) {
+      throw unauthorized(`AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE}, found: ${String(audience)}.`, challenge);
+    }
+    const issuers = this.issuers();
+    if (typeof claims.iss !== 'string' || !issuers.includes(claims.iss)) {
+      throw unauthorized(`AKV10032: Invalid issuer. Expected one of ${issuers.join(', ')}, found ${String(claims.iss)}.`, challenge);
+    }
+    if (typeof claims.oid !== 'string' || typeof claims.tid !== 'string') {
+      throw unauthorized('AKV10000: Request is missing a Bearer or PoP token.', challenge);
+    }
+  }
+
+  private checkLifetime(claims: TokenClaims, nowSeconds: number, challenge: string): void {
+    if (typeof claims.exp === 'number' && nowSeconds > claims.exp + CLOCK_SKEW_SECONDS) {
+      throw unauthorized('AKV10050: Token has expired.', challenge);
+    }
+    if (typeof claims.nbf === 'number' && nowSeconds < claims.nbf - CLOCK_SKEW_SECONDS) {
+      throw unauthorized('AKV10051: Token is not yet valid.', challenge);
+    }
+  }
+
+  private verificationError(error: unknown, token: string, challenge: string): KvError {
+    if (error instanceof joseErrors.JWTExpired) return unauthorized('AKV10050: Token has expired.', challenge);
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'nbf') {
+      return unauthorized('AKV10051: Token is not yet valid.', challenge);
+    }
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JOSEAlgNotAllowed) {
+      const encodedHeader = token.split('.')[0] ?? '';
+      return unauthorized(
+        `AKV10046: Unable to resolve the key used for signature validation. EncodedJwtHeader: '${encodedHeader}'.`,
+        challenge,
+      );
+    }
+    return unauthorized('AKV10000: Request is missing a Bearer or PoP token.', challenge);
+  }
+}

@@ -1,0 +1,82 @@
+// Opens the SQLite database and brings its schema up to date. WAL journaling with synchronous=FULL by
+// default: a write is on disk before the emulator acknowledges it, so a crash or power cut loses nothing
+// that a client saw succeed.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type SqliteDatabase = Database.Database;
+
+export interface OpenOptions {
+  /** File path, or undefined for a private in-memory database. */
+  file?: string;
+  /** FULL (default) syncs every commit; NORMAL survives process crashes but not power loss. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+const MIGRATIONS: string[] = [
+  // 1: vaults, secrets (one row per name), versions (one row per version)
+  `
+  CREATE TABLE vaults (
+    name              TEXT PRIMARY KEY,
+    retention_days    INTEGER NOT NULL,
+    purge_protection  INTEGER NOT NULL,
+    permission_model  TEXT NOT NULL,
+    created_at        INTEGER NOT NULL
+  );
+  CREATE TABLE secrets (
+    vault                 TEXT NOT NULL,
+    name_key              TEXT NOT NULL,
+    name                  TEXT NOT NULL,
+    latest_version        TEXT NOT NULL,
+    managed               INTEGER NOT NULL DEFAULT 0,
+    kid                   TEXT,
+    deleted_date          INTEGER,
+    scheduled_purge_date  INTEGER,
+    PRIMARY KEY (vault, name_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX secrets_active ON secrets (vault, name_key) WHERE deleted_date IS NULL;
+  CREATE INDEX secrets_deleted ON secrets (vault, name_key) WHERE deleted_date IS NOT NULL;
+  CREATE INDEX secrets_purge ON secrets (scheduled_purge_date) WHERE deleted_date IS NOT NULL;
+  CREATE TABLE versions (
+    seq           INTEGER PRIMARY KEY,
+    vault         TEXT NOT NULL,
+    name_key      TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    content_type  TEXT,
+    tags          TEXT,
+    enabled       INTEGER NOT NULL,
+    nbf           INTEGER,
+    exp           INTEGER,
+    created       INTEGER NOT NULL,
+    updated       INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX versions_by_id ON versions (vault, name_key, version);
+  `,
+];
+
+export function openDatabase(options: OpenOptions): SqliteDatabase {
+  if (options.file) mkdirSync(dirname(options.file), { recursive: true });
+  const db = new Database(options.file ?? ':memory:');
+  if (options.file) db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: SqliteDatabase): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+  const current = row ? Number(row.value) : 0;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`The data directory was written by a newer emulator (schema ${current}); this one knows ${MIGRATIONS.length}.`);
+  }
+  db.transaction(() => {
+    for (let i = current; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+      String(MIGRATIONS.length),
+    );
+  })();
+}

@@ -1,0 +1,282 @@
+// SQLite implementation of the secrets and vaults ports. Lists use keyset paging on indexed keys
+// (never OFFSET), so a page costs the same at 100 secrets and at 100,000.
+import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultSettings } from '../vault/model.js';
+import type { ListOptions, SecretRepository, VaultRepository } from '../vault/ports.js';
+import type { SqliteDatabase } from './database.js';
+
+interface HeadRow {
+  name: string;
+  latest_version: string;
+  managed: number;
+  kid: string | null;
+  deleted_date: number | null;
+  scheduled_purge_date: number | null;
+}
+
+interface VersionRow {
+  version: string;
+  value: string;
+  content_type: string | null;
+  tags: string | null;
+  enabled: number;
+  nbf: number | null;
+  exp: number | null;
+  created: number;
+  updated: number;
+}
+
+type JoinedRow = HeadRow & VersionRow & { name_key: string };
+
+const key = (name: string) => name.toLowerCase();
+
+const HEAD_COLUMNS = 's.name, s.name_key, s.latest_version, s.managed, s.kid, s.deleted_date, s.scheduled_purge_date';
+const VERSION_COLUMNS = 'v.version, v.value, v.content_type, v.tags, v.enabled, v.nbf, v.exp, v.created, v.updated';
+
+export class SqliteSecretRepository implements SecretRepository {
+  private readonly stmt;
+
+  constructor(private readonly db: SqliteDatabase) {
+    const joined = `SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
+      JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version`;
+    this.stmt = {
+      findHead: db.prepare('SELECT name, latest_version, managed, kid, deleted_date, scheduled_purge_date FROM secrets WHERE vault = ? AND name_key = ?'),
+      findVersion: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? AND v.version = ?`),
+      upsertHead: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid) VALUES (@vault, @key, @name, @latest, @managed, @kid)
+        ON CONFLICT (vault, name_key) DO UPDATE SET latest_version = excluded.latest_version`),
+      insertHeadFull: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, deleted_date, scheduled_purge_date)
+        VALUES (@vault, @key, @name, @latest, @managed, @kid, @deleted, @purge)`),
+      insertVersion: db.prepare(`INSERT INTO versions (vault, name_key, version, value, content_type, tags, enabled, nbf, exp, created, updated)
+        VALUES (@vault, @key, @version, @value, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`),
+      updateVersion: db.prepare(`UPDATE versions SET content_type = @contentType, tags = @tags, enabled = @enabled, nbf = @nbf, exp = @exp, updated = @updated
+        WHERE vault = @vault AND name_key = @key AND version = @version`),
+      listActive: db.prepare(`${joined} WHERE s.vault = ? AND s.deleted_date IS NULL AND s.name_key > ? ORDER BY s.name_key LIMIT ?`),
+      listDeleted: db.prepare(
+        `${joined} WHERE s.vault = ? AND s.deleted_date IS NOT NULL AND s.scheduled_purge_date > ? AND s.name_key > ? ORDER BY s.name_key LIMIT ?`,
+      ),
+      listVersions: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? AND v.version > ? ORDER BY v.version LIMIT ?`),
+      allVersions: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? ORDER BY v.seq`),
+      markDeleted: db.prepare('UPDATE secrets SET deleted_date = ?, scheduled_purge_date = ? WHERE vault = ? AND name_key = ?'),
+      recover: db.prepare('UPDATE secrets SET deleted_date = NULL, scheduled_purge_date = NULL WHERE vault = ? AND name_key = ?'),
+      purgeHead: db.prepare('DELETE FROM secrets WHERE vault = ? AND name_key = ?'),
+      purgeVersions: db.prepare('DELETE FROM versions WHERE vault = ? AND name_key = ?'),
+      expired: db.prepare('SELECT vault, name_key FROM secrets WHERE deleted_date IS NOT NULL AND scheduled_purge_date <= ?'),
+      namesOfVault: db.prepare('SELECT name FROM secrets WHERE vault = ? ORDER BY name_key'),
+      clearVaultHeads: db.prepare('DELETE FROM secrets WHERE vault = ?'),
+      clearVaultVersions: db.prepare('DELETE FROM versions WHERE vault = ?'),
+    };
+  }
+
+  findHead(vault: string, name: string): SecretHead | undefined {
+    const row = this.stmt.findHead.get(vault, key(name)) as HeadRow | undefined;
+    return row && toHead(row);
+  }
+
+  findVersion(vault: string, name: string, version: string): SecretVersion | undefined {
+    const row = this.stmt.findVersion.get(vault, key(name), version) as VersionRow | undefined;
+    return row && toVersion(name, row);
+  }
+
+  addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void {
+    this.insertVersionRow(vault, version.name, version);
+    this.stmt.upsertHead.run({ vault, key: key(head.name), name: head.name, latest: version.version, managed: head.managed ? 1 : 0, kid: head.kid ?? null });
+  }
+
+  updateVersion(vault: string, version: SecretVersion): void {
+    this.stmt.updateVersion.run({ vault, key: key(version.name), ...versionParams(version) });
+  }
+
+  listSecrets(vault: string, options: ListOptions): Page<Secret> {
+    const rows = this.stmt.listActive.all(vault, options.after ?? '', options.limit + 1) as JoinedRow[];
+    return pageOf(rows, options.limit, toSecret, (r) => r.name_key);
+  }
+
+  listDeleted(vault: string, now: number, options: ListOptions): Page<Secret> {
+    const rows = this.stmt.listDeleted.all(vault, now, options.after ?? '', options.limit + 1) as JoinedRow[];
+    return pageOf(rows, options.limit, toSecret, (r) => r.name_key);
+  }
+
+  listVersions(vault: string, name: string, options: ListOptions): Page<SecretVersion> {
+    const head = this.findHead(vault, name);
+    if (!head) return { items: [] };
+    const rows = this.stmt.listVersions.all(vault, key(name), options.after ?? '', options.limit + 1) as VersionRow[];
+    return pageOf(rows, options.limit, (r) => toVersion(head.name, r), (r) => r.version);
+  }
+
+  moveToDeleted(vault: string, name: string, deletion: { deletedDate: number; scheduledPurgeDate: number }): void {
+    this.stmt.markDeleted.run(deletion.deletedDate, deletion.scheduledPurgeDate, vault, key(name));
+  }
+
+  recover(vault: string, name: string): void {
+    this.stmt.recover.run(vault, key(name));
+  }
+
+  purge(vault: string, name: string): void {
+    this.stmt.purgeVersions.run(vault, key(name));
+    this.stmt.purgeHead.run(vault, key(name));
+  }
+
+  purgeExpired(now: number): number {
+    return this.transaction(() => {
+      const rows = this.stmt.expired.all(now) as Array<{ vault: string; name_key: string }>;
+      for (const row of rows) this.purge(row.vault, row.name_key);
+      return rows.length;
+    });
+  }
+
+  snapshot(vault: string, name: string): SecretSnapshot | undefined {
+    const head = this.findHead(vault, name);
+    if (!head) return undefined;
+    const rows = this.stmt.allVersions.all(vault, key(name)) as VersionRow[];
+    return {
+      name: head.name,
+      managed: head.managed,
+      ...(head.kid !== undefined && { kid: head.kid }),
+      ...(head.deleted && { deleted: head.deleted }),
+      versions: rows.map((r) => {
+        const { name: _name, ...version } = toVersion(head.name, r);
+        return version;
+      }),
+    };
+  }
+
+  insertSnapshot(vault: string, snapshot: SecretSnapshot): void {
+    const latest = snapshot.versions.at(-1);
+    if (!latest) return;
+    for (const version of snapshot.versions) this.insertVersionRow(vault, snapshot.name, { ...version, name: snapshot.name });
+    this.stmt.insertHeadFull.run({
+      vault,
+      key: key(snapshot.name),
+      name: snapshot.name,
+      latest: latest.version,
+      managed: snapshot.managed ? 1 : 0,
+      kid: snapshot.kid ?? null,
+      deleted: snapshot.deleted?.deletedDate ?? null,
+      purge: snapshot.deleted?.scheduledPurgeDate ?? null,
+    });
+  }
+
+  snapshots(vault: string): SecretSnapshot[] {
+    const names = this.stmt.namesOfVault.all(vault) as Array<{ name: string }>;
+    return names.map((n) => this.snapshot(vault, n.name)).filter((s): s is SecretSnapshot => s !== undefined);
+  }
+
+  deleteVaultContents(vault: string): void {
+    this.stmt.clearVaultVersions.run(vault);
+    this.stmt.clearVaultHeads.run(vault);
+  }
+
+  transaction<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    return this.db.transaction(work).immediate();
+  }
+
+  private insertVersionRow(vault: string, name: string, version: SecretVersion): void {
+    this.stmt.insertVersion.run({ vault, key: key(name), value: version.value, ...versionParams(version) });
+  }
+}
+
+export class SqliteVaultRepository implements VaultRepository {
+  private readonly stmt;
+
+  constructor(db: SqliteDatabase) {
+    this.stmt = {
+      find: db.prepare('SELECT * FROM vaults WHERE name = ?'),
+      insert: db.prepare(`INSERT INTO vaults (name, retention_days, purge_protection, permission_model, created_at)
+        VALUES (@name, @retentionDays, @purgeProtection, @permissionModel, @createdAt)`),
+      update: db.prepare('UPDATE vaults SET retention_days = @retentionDays, purge_protection = @purgeProtection, permission_model = @permissionModel WHERE name = @name'),
+      list: db.prepare('SELECT * FROM vaults ORDER BY name'),
+      remove: db.prepare('DELETE FROM vaults WHERE name = ?'),
+    };
+  }
+
+  find(name: string): Vault | undefined {
+    const row = this.stmt.find.get(name) as VaultRow | undefined;
+    return row && toVault(row);
+  }
+
+  insert(vault: Vault): void {
+    this.stmt.insert.run({ ...vault, purgeProtection: vault.purgeProtection ? 1 : 0 });
+  }
+
+  update(name: string, settings: VaultSettings): void {
+    this.stmt.update.run({ name, ...settings, purgeProtection: settings.purgeProtection ? 1 : 0 });
+  }
+
+  list(): Vault[] {
+    return (this.stmt.list.all() as VaultRow[]).map(toVault);
+  }
+
+  remove(name: string): void {
+    this.stmt.remove.run(name);
+  }
+}
+
+interface VaultRow {
+  name: string;
+  retention_days: number;
+  purge_protection: number;
+  permission_model: string;
+  created_at: number;
+}
+
+function toVault(row: VaultRow): Vault {
+  return {
+    name: row.name,
+    retentionDays: row.retention_days,
+    purgeProtection: row.purge_protection === 1,
+    permissionModel: row.permission_model === 'accessPolicy' ? 'accessPolicy' : 'rbac',
+    createdAt: row.created_at,
+  };
+}
+
+function versionParams(version: SecretVersion) {
+  const a = version.attributes;
+  return {
+    version: version.version,
+    contentType: version.contentType ?? null,
+    tags: version.tags === undefined ? null : JSON.stringify(version.tags),
+    enabled: a.enabled ? 1 : 0,
+    nbf: a.nbf ?? null,
+    exp: a.exp ?? null,
+    created: a.created,
+    updated: a.updated,
+  };
+}
+
+function toHead(row: HeadRow): SecretHead {
+  return {
+    name: row.name,
+    latestVersion: row.latest_version,
+    managed: row.managed === 1,
+    ...(row.kid !== null && { kid: row.kid }),
+    ...(row.deleted_date !== null && { deleted: { deletedDate: row.deleted_date, scheduledPurgeDate: row.scheduled_purge_date ?? row.deleted_date } }),
+  };
+}
+
+function toVersion(name: string, row: VersionRow): SecretVersion {
+  return {
+    name,
+    version: row.version,
+    value: row.value,
+    ...(row.content_type !== null && { contentType: row.content_type }),
+    ...(row.tags !== null && { tags: JSON.parse(row.tags) as Record<string, string> }),
+    attributes: {
+      enabled: row.enabled === 1,
+      ...(row.nbf !== null && { nbf: row.nbf }),
+      ...(row.exp !== null && { exp: row.exp }),
+      created: row.created,
+      updated: row.updated,
+    },
+  };
+}
+
+function toSecret(row: JoinedRow): Secret {
+  return { head: toHead(row), version: toVersion(row.name, row) };
+}
+
+function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, keyOf: (row: R) => string): Page<T> {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  const last = kept.at(-1);
+  return { items: kept.map(map), ...(more && last !== undefined && { continueAfter: keyOf(last) }) };
+}

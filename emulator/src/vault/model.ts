@@ -1,0 +1,95 @@
+// Plain values of the Key Vault secrets domain (see spec/secrets-api.md §3, §6). Times are Unix seconds,
+// as on the wire; the store keeps names and versions only, never URLs.
+
+export interface SecretAttributes {
+  enabled: boolean;
+  nbf?: number;
+  exp?: number;
+  created: number;
+  updated: number;
+}
+
+/** One version of a secret, with its value. */
+export interface SecretVersion {
+  /** The secret's name in the casing it was created with. */
+  name: string;
+  /** 32 lowercase hex characters. */
+  version: string;
+  value: string;
+  contentType?: string;
+  tags?: Record<string, string>;
+  attributes: SecretAttributes;
+}
+
+/** What is true of a secret as a whole, across its versions. */
+export interface SecretHead {
+  name: string;
+  latestVersion: string;
+  /** Certificate-backed: read-only, `managed: true` on the wire. */
+  managed: boolean;
+  kid?: string;
+  deleted?: DeletionInfo;
+}
+
+export interface DeletionInfo {
+  deletedDate: number;
+  scheduledPurgeDate: number;
+}
+
+export interface Secret {
+  head: SecretHead;
+  /** The version the operation addressed (the latest one unless a version was named). */
+  version: SecretVersion;
+}
+
+export type DeletionRecoveryLevel =
+  | 'Purgeable'
+  | 'Recoverable+Purgeable'
+  | 'Recoverable'
+  | 'CustomizedRecoverable+Purgeable'
+  | 'CustomizedRecoverable';
+
+export type PermissionModel = 'rbac' | 'accessPolicy';
+
+export interface VaultSettings {
+  /** Soft-delete retention in days, 7..90. */
+  retentionDays: number;
+  purgeProtection: boolean;
+  permissionModel: PermissionModel;
+}
+
+export interface Vault extends VaultSettings {
+  /** Lower-case vault name. */
+  name: string;
+  createdAt: number;
+}
+
+export const DEFAULT_VAULT_SETTINGS: VaultSettings = {
+  retentionDays: 90,
+  purgeProtection: false,
+  permissionModel: 'rbac',
+};
+
+/** Recovery level as the real service reports it for a vault's soft-delete settings (spec §3). */
+export function recoveryLevelOf(vault: VaultSettings): DeletionRecoveryLevel {
+  const customized = vault.retentionDays < 90;
+  if (vault.purgeProtection) return customized ? 'CustomizedRecoverable' : 'Recoverable';
+  return customized ? 'CustomizedRecoverable+Purgeable' : 'Recoverable+Purgeable';
+}
+
+/** A page of results plus the key to continue after, if more remain. */
+export interface Page<T> {
+  items: T[];
+  /** Opaque-to-clients continuation: the last key of this page. */
+  continueAfter?: string;
+}
+
+/** The full content of one secret as carried by a backup blob or an export. */
+export interface SecretSnapshot {
+  name: string;
+  managed: boolean;
+  kid?: string;
+  deleted?: DeletionInfo;
+  /** Oldest first; the last is the latest. */
+  versions: Array<Omit<SecretVersion, 'name'>>;
+}

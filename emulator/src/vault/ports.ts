@@ -1,0 +1,55 @@
+// Ports the secrets domain needs; store/ implements them with SQLite, tests with memory.
+import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultSettings } from './model.js';
+
+export interface Clock {
+  /** Milliseconds since the epoch, as the emulator currently sees it. */
+  now(): number;
+}
+
+export interface ListOptions {
+  limit: number;
+  /** Continue strictly after this key (lower-case name, or version id). */
+  after?: string;
+}
+
+export interface SecretRepository {
+  findHead(vault: string, name: string): SecretHead | undefined;
+  /** `name` is reported back as given: pass the stored casing. */
+  findVersion(vault: string, name: string, version: string): SecretVersion | undefined;
+  /** Adds a version and makes it the latest; creates the secret if it does not exist. */
+  addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void;
+  updateVersion(vault: string, version: SecretVersion): void;
+  /** Active secrets with their latest version, ordered by lower-case name. */
+  listSecrets(vault: string, options: ListOptions): Page<Secret>;
+  /** Soft-deleted secrets whose purge date is after `now`, ordered by lower-case name. */
+  listDeleted(vault: string, now: number, options: ListOptions): Page<Secret>;
+  listVersions(vault: string, name: string, options: ListOptions): Page<SecretVersion>;
+  moveToDeleted(vault: string, name: string, deletion: { deletedDate: number; scheduledPurgeDate: number }): void;
+  recover(vault: string, name: string): void;
+  purge(vault: string, name: string): void;
+  /** Purges every soft-deleted secret whose scheduled purge date is at or before `now`; returns how many. */
+  purgeExpired(now: number): number;
+  snapshot(vault: string, name: string): SecretSnapshot | undefined;
+  /** Writes a whole secret (restore, import). The name must be free. */
+  insertSnapshot(vault: string, snapshot: SecretSnapshot): void;
+  /** Every secret of a vault, for export. */
+  snapshots(vault: string): SecretSnapshot[];
+  deleteVaultContents(vault: string): void;
+  /** Runs `work` atomically. */
+  transaction<T>(work: () => T): T;
+}
+
+export interface VaultRepository {
+  find(name: string): Vault | undefined;
+  insert(vault: Vault): void;
+  update(name: string, settings: VaultSettings): void;
+  list(): Vault[];
+  remove(name: string): void;
+}
+
+/** Seals and opens backup blobs; the format is the sealer's business. */
+export interface BackupSealer {
+  seal(snapshot: SecretSnapshot): Promise<Uint8Array>;
+  /** Returns undefined for anything that is not an intact blob of this installation. */
+  open(blob: Uint8Array): Promise<SecretSnapshot | undefined>;
+}

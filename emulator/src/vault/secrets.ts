@@ -1,0 +1,286 @@
+// The Key Vault secrets domain: versions, attributes, soft-delete, recovery, purge and backup, as the
+// real service behaves (spec/secrets-api.md §2, §5, §6). No HTTP here: operations take plain values
+// and throw KvErrors from the catalog.
+import { randomBytes } from 'node:crypto';
+import { errors } from '../errors.js';
+import { seconds } from './clock.js';
+import type { Page, Secret, SecretAttributes, SecretHead, SecretSnapshot, SecretVersion, Vault } from './model.js';
+import type { BackupSealer, Clock, SecretRepository } from './ports.js';
+import { checkContentType, checkMaxResults, checkName, checkTags, checkValue, isVersionShaped } from './validation.js';
+
+export interface AttributesInput {
+  enabled?: boolean;
+  nbf?: number;
+  exp?: number;
+}
+
+export interface SetSecretInput {
+  value: string;
+  contentType?: string;
+  tags?: Record<string, string>;
+  attributes?: AttributesInput;
+}
+
+export interface UpdateSecretInput {
+  contentType?: string;
+  tags?: Record<string, string>;
+  attributes?: AttributesInput;
+}
+
+export interface PageRequest {
+  maxResults?: number;
+  after?: string;
+}
+
+export interface SecretServiceOptions {
+  secrets: SecretRepository;
+  clock: Clock;
+  sealer: BackupSealer;
+  /** Region named in messages that quote the vault (`Vault: x;location=<region>`). */
+  region: string;
+}
+
+const DAY = 86_400;
+
+export class SecretService {
+  private readonly repo: SecretRepository;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: SecretServiceOptions) {
+    this.repo = options.secrets;
+    this.clock = options.clock;
+  }
+
+  setSecret(vault: Vault, name: string, input: SetSecretInput): Secret {
+    checkName(name);
+    checkValue(input.value);
+    checkContentType(input.contentType);
+    checkTags(input.tags);
+    return this.repo.transaction(() => {
+      const head = this.liveHead(vault, name);
+      if (head?.deleted) throw errors.deletedButRecoverable(name);
+      if (head?.managed) throw errors.managedSecret('set');
+      const now = this.nowSeconds();
+      const version: SecretVersion = {
+        name: head?.name ?? name,
+        version: newVersionId(),
+        value: input.value,
+        ...(input.contentType !== undefined && { contentType: input.contentType }),
+        ...(input.tags !== undefined && { tags: input.tags }),
+        attributes: withAttributes({ enabled: true, created: now, updated: now }, input.attributes),
+      };
+      this.repo.addVersion(vault.name, { name: version.name, managed: false }, version);
+      return { head: { name: version.name, latestVersion: version.version, managed: false }, version };
+    });
+  }
+
+  /** GET /secrets/{name}/{version}; an empty version means the latest. */
+  getSecret(vault: Vault, name: string, version = ''): Secret {
+    const secret = this.findActive(vault, name, version);
+    if (!secret.version.attributes.enabled) throw errors.secretDisabled();
+    return secret;
+  }
+
+  updateSecret(vault: Vault, name: string, version: string, input: UpdateSecretInput): Secret {
+    checkName(name);
+    checkContentType(input.contentType);
+    checkTags(input.tags);
+    return this.repo.transaction(() => {
+      const head = this.liveHead(vault, name);
+      if (head?.deleted) throw errors.deletedButRecoverable(name);
+      const secret = this.findActive(vault, name, version);
+      if (secret.head.managed) throw errors.managedSecret('update');
+      const current = secret.version;
+      const updated: SecretVersion = {
+        ...current,
+        ...(input.contentType !== undefined && { contentType: input.contentType }),
+        ...(input.tags !== undefined && { tags: input.tags }),
+        attributes: withAttributes({ ...current.attributes, updated: this.nowSeconds() }, input.attributes),
+      };
+      this.repo.updateVersion(vault.name, updated);
+      return { head: secret.head, version: updated };
+    });
+  }
+
+  /** Soft-deletes every version; the result is the deleted latest version. */
+  deleteSecret(vault: Vault, name: string): Secret {
+    checkName(name);
+    return this.repo.transaction(() => {
+      const secret = this.findActive(vault, name, '');
+      if (secret.head.managed) throw errors.managedSecret('delete');
+      const deletedDate = this.nowSeconds();
+      const deleted = { deletedDate, scheduledPurgeDate: deletedDate + vault.retentionDays * DAY };
+      this.repo.moveToDeleted(vault.name, secret.head.name, deleted);
+      return { head: { ...secret.head, deleted }, version: secret.version };
+    });
+  }
+
+  getDeletedSecret(vault: Vault, name: string): Secret {
+    checkName(name);
+    return this.findDeleted(vault, name);
+  }
+
+  recoverDeletedSecret(vault: Vault, name: string): Secret {
+    checkName(name);
+    return this.repo.transaction(() => {
+      const secret = this.findDeleted(vault, name);
+      this.repo.recover(vault.name, secret.head.name);
+      const { deleted: _deleted, ...head } = secret.head;
+      return { head, version: secret.version };
+    });
+  }
+
+  purgeDeletedSecret(vault: Vault, name: string): void {
+    checkName(name);
+    this.repo.transaction(() => {
+      const secret = this.findDeleted(vault, name);
+      if (vault.purgeProtection) throw errors.purgeProtected(vault.name, this.options.region);
+      this.repo.purge(vault.name, secret.head.name);
+    });
+  }
+
+  listSecrets(vault: Vault, page: PageRequest): Page<Secret> {
+    return this.repo.listSecrets(vault.name, { limit: checkMaxResults(page.maxResults), ...after(page) });
+  }
+
+  listDeletedSecrets(vault: Vault, page: PageRequest): Page<Secret> {
+    return this.repo.listDeleted(vault.name, this.nowSeconds(), { limit: checkMaxResults(page.maxResults), ...after(page) });
+  }
+
+  /** All versions of an active secret; none for a name that does not exist (as the service answers). */
+  listSecretVersions(vault: Vault, name: string, page: PageRequest): Page<SecretVersion> {
+    checkName(name);
+    const limit = checkMaxResults(page.maxResults);
+    const head = this.liveHead(vault, name);
+    if (!head || head.deleted) return { items: [] };
+    return this.repo.listVersions(vault.name, head.name, { limit, ...after(page) });
+  }
+
+  async backupSecret(vault: Vault, name: string): Promise<Uint8Array> {
+    checkName(name);
+    const secret = this.findActive(vault, name, '');
+    if (secret.head.managed) throw errors.managedSecret('backup');
+    const snapshot = this.repo.snapshot(vault.name, secret.head.name);
+    if (!snapshot) throw errors.secretNotFound(name);
+    return this.options.sealer.seal(snapshot);
+  }
+
+  /**
+   * Restores every version of a backed-up secret. `idFor` names a version the way the client sees it
+   * (the conflict message quotes the full id).
+   */
+  async restoreSecret(vault: Vault, blob: Uint8Array, idFor: (name: string, version: string) => string): Promise<Secret> {
+    const snapshot = await this.options.sealer.open(blob);
+    const latest = snapshot?.versions.at(-1);
+    if (!snapshot || !latest) throw errors.malformedBackup();
+    return this.repo.transaction(() => {
+      const head = this.liveHead(vault, snapshot.name);
+      if (head?.deleted) throw errors.deletedButRecoverable(snapshot.name);
+      if (head) throw errors.restoreConflict(idFor(snapshot.name, latest.version));
+      const { deleted: _deleted, ...restored } = snapshot;
+      this.repo.insertSnapshot(vault.name, restored);
+      return {
+        head: { name: snapshot.name, latestVersion: latest.version, managed: snapshot.managed, ...(snapshot.kid && { kid: snapshot.kid }) },
+        version: { ...latest, name: snapshot.name },
+      };
+    });
+  }
+
+  /** Seeds a certificate-backed (read-only) secret, replacing any secret of that name. */
+  seedManagedSecret(vault: Vault, input: SetSecretInput & { name: string; kid?: string }): Secret {
+    checkName(input.name);
+    checkValue(input.value);
+    return this.repo.transaction(() => {
+      const existing = this.repo.findHead(vault.name, input.name);
+      if (existing) this.repo.purge(vault.name, existing.name);
+      const now = this.nowSeconds();
+      const version: SecretVersion = {
+        name: input.name,
+        version: newVersionId(),
+        value: input.value,
+        contentType: input.contentType ?? 'application/x-pkcs12',
+        ...(input.tags !== undefined && { tags: input.tags }),
+        attributes: withAttributes({ enabled: true, created: now, updated: now }, input.attributes),
+      };
+      const head = { name: input.name, managed: true, ...(input.kid !== undefined && { kid: input.kid }) };
+      this.repo.addVersion(vault.name, head, version);
+      return { head: { ...head, latestVersion: version.version }, version };
+    });
+  }
+
+  /** The latest version of a secret in any state, without access rules (config seeding). */
+  peekLatest(vault: Vault, name: string): (SecretVersion & { managed: boolean; deleted: boolean }) | undefined {
+    const head = this.liveHead(vault, name);
+    const latest = head && this.repo.findVersion(vault.name, head.name, head.latestVersion);
+    return head && latest && { ...latest, managed: head.managed, deleted: head.deleted !== undefined };
+  }
+
+  exportVault(vault: Vault): SecretSnapshot[] {
+    return this.repo.snapshots(vault.name);
+  }
+
+  /** Replaces a vault's secrets with the given snapshots. */
+  importVault(vault: Vault, snapshots: SecretSnapshot[]): void {
+    this.repo.transaction(() => {
+      this.repo.deleteVaultContents(vault.name);
+      for (const snapshot of snapshots) this.repo.insertSnapshot(vault.name, snapshot);
+    });
+  }
+
+  /** Purges soft-deleted secrets whose retention has run out on the emulator clock. */
+  purgeExpired(): number {
+    return this.repo.purgeExpired(this.nowSeconds());
+  }
+
+  private nowSeconds(): number {
+    return seconds(this.clock.now());
+  }
+
+  /** The secret's head, treating a deleted secret past its purge date as purged (and purging it). */
+  private liveHead(vault: Vault, name: string): SecretHead | undefined {
+    const head = this.repo.findHead(vault.name, name);
+    if (head?.deleted && head.deleted.scheduledPurgeDate <= this.nowSeconds()) {
+      this.repo.purge(vault.name, head.name);
+      return undefined;
+    }
+    return head;
+  }
+
+  private findActive(vault: Vault, name: string, version: string): Secret {
+    checkName(name);
+    const head = this.liveHead(vault, name);
+    if (!head || head.deleted) throw errors.secretNotFound(name);
+    if (version === '') {
+      const latest = this.repo.findVersion(vault.name, head.name, head.latestVersion);
+      if (!latest) throw errors.secretNotFound(name);
+      return { head, version: latest };
+    }
+    const found = isVersionShaped(version) ? this.repo.findVersion(vault.name, head.name, version.toLowerCase()) : undefined;
+    if (!found) throw errors.secretNotFound(`${name}/${version}`);
+    return { head, version: found };
+  }
+
+  private findDeleted(vault: Vault, name: string): Secret {
+    const head = this.liveHead(vault, name);
+    if (!head?.deleted) throw errors.deletedSecretNotFound(name);
+    const latest = this.repo.findVersion(vault.name, head.name, head.latestVersion);
+    if (!latest) throw errors.deletedSecretNotFound(name);
+    return { head, version: latest };
+  }
+}
+
+function after(page: PageRequest): { after?: string } {
+  return page.after === undefined ? {} : { after: page.after };
+}
+
+function withAttributes(base: SecretAttributes, input: AttributesInput | undefined): SecretAttributes {
+  const next = { ...base };
+  if (input?.enabled !== undefined) next.enabled = input.enabled;
+  if (input?.nbf !== undefined) next.nbf = input.nbf;
+  if (input?.exp !== undefined) next.exp = input.exp;
+  return next;
+}
+
+export function newVersionId(): string {
+  return randomBytes(16).toString('hex');
+}

@@ -1,0 +1,102 @@
+// Vaults of the emulator: selected by the Host header, created on first use unless strict. Settings
+// mirror the Key Vault resource properties that shape secret behaviour (soft-delete retention,
+// purge protection, permission model); see spec §3 and §6.4.
+import { errors } from '../errors.js';
+import { DEFAULT_VAULT_SETTINGS, type Vault, type VaultSettings } from './model.js';
+import type { Clock, VaultRepository } from './ports.js';
+
+const VAULT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface VaultServiceOptions {
+  vaults: VaultRepository;
+  clock: Clock;
+  /** Refuse unknown vault names instead of creating them. */
+  strict: boolean;
+  defaults?: Partial<VaultSettings>;
+}
+
+export class VaultService {
+  private readonly defaults: VaultSettings;
+  /** Vaults are read on every request and change rarely: keep them in memory. */
+  private readonly cache = new Map<string, Vault>();
+
+  constructor(private readonly options: VaultServiceOptions) {
+    this.defaults = { ...DEFAULT_VAULT_SETTINGS, ...options.defaults };
+    checkSettings(this.defaults);
+  }
+
+  /** The vault a request addresses; creates it on first use unless strict. */
+  resolve(name: string): Vault {
+    const key = name.toLowerCase();
+    const known = this.find(key);
+    if (known) return known;
+    if (this.options.strict || !VAULT_NAME.test(key)) throw errors.vaultNotFound(key);
+    return this.create(key, {});
+  }
+
+  find(name: string): Vault | undefined {
+    const key = name.toLowerCase();
+    let vault = this.cache.get(key);
+    if (!vault) {
+      vault = this.options.vaults.find(key);
+      if (vault) this.cache.set(key, vault);
+    }
+    return vault;
+  }
+
+  list(): Vault[] {
+    return this.options.vaults.list();
+  }
+
+  create(name: string, settings: Partial<VaultSettings>): Vault {
+    const key = name.toLowerCase();
+    if (!VAULT_NAME.test(key)) throw errors.badParameter(`Invalid vault name '${name}': use 1-63 letters, digits and hyphens.`);
+    if (this.find(key)) throw errors.vaultExists(key);
+    const vault: Vault = { name: key, createdAt: this.options.clock.now(), ...this.defaults, ...settings };
+    checkSettings(vault);
+    this.options.vaults.insert(vault);
+    this.cache.set(key, vault);
+    return vault;
+  }
+
+  /** Creates the vault or, if it exists, applies the settings to it. */
+  ensure(name: string, settings: Partial<VaultSettings>): Vault {
+    return this.find(name) ? this.update(name, settings) : this.create(name, settings);
+  }
+
+  update(name: string, settings: Partial<VaultSettings>): Vault {
+    const current = this.find(name);
+    if (!current) throw errors.vaultNotFound(name.toLowerCase());
+    if (current.purgeProtection && settings.purgeProtection === false) throw errors.purgeProtectionPermanent();
+    const next: Vault = { ...current, ...definedOnly(settings) };
+    checkSettings(next);
+    this.options.vaults.update(next.name, next);
+    this.cache.set(next.name, next);
+    return next;
+  }
+
+  remove(name: string): void {
+    this.options.vaults.remove(name.toLowerCase());
+    this.cache.delete(name.toLowerCase());
+  }
+
+  /** Forget cached rows (after a reset or import rewrote the store). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function checkSettings(settings: VaultSettings): void {
+  const { retentionDays, purgeProtection, permissionModel } = settings;
+  if (!Number.isInteger(retentionDays) || retentionDays < 7 || retentionDays > 90) {
+    throw errors.badParameter(`softDeleteRetentionInDays must be an integer between 7 and 90, got ${String(retentionDays)}.`);
+  }
+  if (typeof purgeProtection !== 'boolean') throw errors.badParameter('purgeProtection must be a boolean.');
+  if (permissionModel !== 'rbac' && permissionModel !== 'accessPolicy') {
+    throw errors.badParameter(`permissionModel must be 'rbac' or 'accessPolicy', got ${String(permissionModel)}.`);
+  }
+}
