@@ -1,0 +1,78 @@
+// What a contract test needs to know about its target: the vault URL, a credential, a client, unique
+// names, cleanup, and whether emulator-only controls (clock, admin API) are available. The same tests
+// run against the emulator (default) and a real vault (KV_CONTRACT_VAULT_URL + Azure credentials).
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { afterAll, inject } from 'vitest';
+
+export const target = inject('kvTarget');
+export const onEmulator = target.kind === 'emulator';
+
+const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let counter = 0;
+
+/** A secret name unique to this run (Key Vault names: letters, digits, hyphens). */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${runId}-${counter}`;
+}
+
+let sharedCredential: TokenCredential | undefined;
+export function credential(): TokenCredential {
+  return (sharedCredential ??= new DefaultAzureCredential());
+}
+
+export function client(vaultUrl = target.vaultUrl, options: SecretClientOptions = {}): SecretClient {
+  return new SecretClient(vaultUrl, credential(), options);
+}
+
+/** URL of another vault of the same emulator (emulator only: a real run has one vault). */
+export function otherVaultUrl(name: string): string {
+  if (!onEmulator) throw new Error('otherVaultUrl is emulator-only');
+  return `https://${name}.vault.localhost:${new URL(target.origin).port}`;
+}
+
+/** Says why a test is skipped on this target, once, in the output. */
+export function skipReason(needsEmulator: string): boolean {
+  if (onEmulator) return false;
+  console.log(`[contracts] skipped on Azure: ${needsEmulator}`);
+  return true;
+}
+
+/** Calls the emulator's admin API (emulator only). */
+export async function admin<T = unknown>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  if (!onEmulator) throw new Error('admin API is emulator-only');
+  const response = await fetch(`${target.origin}/_emulator${path}`, {
+    method: init.method ?? 'GET',
+    ...(init.body !== undefined && { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * Registers secrets to remove after the file's tests: delete, then purge where the vault allows it,
+ * so real-vault runs leave nothing behind.
+ */
+export function cleanupAfterAll(secretClient: SecretClient = client()): (name: string) => string {
+  const names = new Set<string>();
+  afterAll(async () => {
+    for (const name of names) {
+      try {
+        await (await secretClient.beginDeleteSecret(name, { intervalInMs: 500 })).pollUntilDone();
+      } catch {
+        // already deleted or never created
+      }
+      try {
+        await secretClient.purgeDeletedSecret(name);
+      } catch {
+        // purge protection, or already purged
+      }
+    }
+  }, 120_000);
+  return (name: string) => {
+    names.add(name);
+    return name;
+  };
+}
