@@ -132,11 +132,8 @@ export class TokenService {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.options.key.publicKey, {
-        algorithms: ['RS256'],
-        currentDate: new Date(this.options.clock.now()),
-        clockTolerance: CLOCK_SKEW_SECONDS,
-      }));
+      // Lifetime is checked below, against both clocks; here only signature and structure.
+      ({ payload } = await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER }));
     } catch (error) {
       throw this.verificationError(error, token, challenge);
     }
@@ -162,11 +159,18 @@ export class TokenService {
     }
   }
 
-  private checkLifetime(claims: TokenClaims, nowSeconds: number, challenge: string): void {
-    if (typeof claims.exp === 'number' && nowSeconds > claims.exp + CLOCK_SKEW_SECONDS) {
+  /**
+   * Tokens carry iat/nbf/exp on the emulator clock. A token is expired only once it is past `exp` on
+   * both the emulator clock and the wall clock (and not yet valid only while it is before `nbf` on
+   * both): identity libraries cache tokens by wall-clock time and would keep presenting a token the
+   * emulator had expired after its clock was moved, which no real client ever meets.
+   */
+  private checkLifetime(claims: TokenClaims, emulatorSeconds: number, challenge: string): void {
+    const wallSeconds = Math.floor(Date.now() / 1000);
+    if (typeof claims.exp === 'number' && Math.min(emulatorSeconds, wallSeconds) > claims.exp + CLOCK_SKEW_SECONDS) {
       throw unauthorized('AKV10050: Token has expired.', challenge);
     }
-    if (typeof claims.nbf === 'number' && nowSeconds < claims.nbf - CLOCK_SKEW_SECONDS) {
+    if (typeof claims.nbf === 'number' && Math.max(emulatorSeconds, wallSeconds) < claims.nbf - CLOCK_SKEW_SECONDS) {
       throw unauthorized('AKV10051: Token is not yet valid.', challenge);
     }
   }
