@@ -3,7 +3,11 @@
 // run against the emulator (default) and a real vault (KV_CONTRACT_VAULT_URL + Azure credentials).
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { afterAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator, type StartedEmulator } from './global-setup.js';
 
 export const target = inject('kvTarget');
 export const onEmulator = target.kind === 'emulator';
@@ -75,4 +79,56 @@ export function cleanupAfterAll(secretClient: SecretClient = client()): (name: s
     names.add(name);
     return name;
   };
+}
+
+export interface PrivateEmulator {
+  origin: string;
+  vaultUrl(vault: string): string;
+  admin<T = unknown>(path: string, init?: { method?: string; body?: unknown }): Promise<T>;
+}
+
+/**
+ * An emulator of this test file's own (emulator only), for tests that move its clock or change
+ * settings other files must not see. It shares the main emulator's CA, token-signing key and identity
+ * secrets (same data directory, --in-memory), so the suite's credential works against it unchanged.
+ */
+export function privateEmulator(extraArgs: string[] = []): PrivateEmulator {
+  let started: StartedEmulator | undefined;
+  beforeAll(async () => {
+    if (!onEmulator) return;
+    started = await startEmulator(['--in-memory', ...extraArgs], target.dataDir);
+  }, 30_000);
+  afterAll(async () => started?.stop());
+  const origin = () => {
+    if (!started) throw new Error('private emulator not started (emulator only)');
+    return started.origin;
+  };
+  return {
+    get origin() {
+      return origin();
+    },
+    vaultUrl: (vault) => `https://${vault}.vault.localhost:${new URL(origin()).port}`,
+    admin: async <T>(path: string, init: { method?: string; body?: unknown } = {}) => {
+      const response = await fetch(`${origin()}/_emulator${path}`, {
+        method: init.method ?? 'GET',
+        ...(init.body !== undefined && { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+  };
+}
+
+/**
+ * A new, empty data directory holding the main emulator's CA, token-signing key and identity secrets
+ * (but not its database), so an emulator started on it accepts the suite's credential (emulator only).
+ */
+export function dataDirSharingKeys(): string {
+  if (!target.dataDir) throw new Error('dataDirSharingKeys is emulator-only');
+  const dir = mkdtempSync(join(tmpdir(), 'kv-contract-private-'));
+  for (const file of readdirSync(target.dataDir)) {
+    if (!file.startsWith('emulator.db')) copyFileSync(join(target.dataDir, file), join(dir, file));
+  }
+  return dir;
 }
