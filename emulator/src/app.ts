@@ -108,7 +108,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     logger: options.logger ?? false,
     ...(useHttps && { https: { key: material.tls.key, cert: material.tls.cert } }),
     bodyLimit: BODY_LIMIT,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false, maxParamLength: 2048 },
     genReqId: () => randomUUID(),
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
