@@ -184,7 +184,7 @@ describe('object state', () => {
     expectError(await call('POST', `/secrets/nothing/backup?${V}`), 404, 'SecretNotFound', notFound('nothing'));
     expectError(await call('GET', `/deletedsecrets/nothing?${V}`), 404, 'SecretNotFound', 'Deleted Secret not found: nothing');
     expectError(await call('DELETE', `/deletedsecrets/nothing?${V}`), 404, 'SecretNotFound', 'Deleted Secret not found: nothing');
-    expectError(await call('POST', `/deletedsecrets/nothing/recover?${V}`), 404, 'SecretNotFound', 'Deleted Secret not found: nothing');
+    expectError(await call('POST', `/deletedsecrets/nothing/recover?${V}`), 404, 'SecretNotFound', notFound('nothing'));
     await call('PUT', `/secrets/present?${V}`, { body: { value: 'v' } });
     expectError(await call('GET', `/secrets/present/0123456789abcdef0123456789abcdef?${V}`), 404, 'SecretNotFound', notFound('present/0123456789abcdef0123456789abcdef'));
     expectError(await call('GET', `/secrets/present/not-a-version?${V}`), 404, 'SecretNotFound', notFound('present/not-a-version'));

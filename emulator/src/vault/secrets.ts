@@ -123,7 +123,8 @@ export class SecretService {
   recoverDeletedSecret(vault: Vault, name: string): Secret {
     checkName(name);
     return this.repo.transaction(() => {
-      const secret = this.findDeleted(vault, name);
+      // The service words a failed recover like a failed get (recorded traffic), not like GET /deletedsecrets.
+      const secret = this.findDeleted(vault, name, errors.secretNotFound);
       this.repo.recover(vault.name, secret.head.name);
       const { deleted: _deleted, ...head } = secret.head;
       return { head, version: secret.version };
@@ -260,11 +261,11 @@ export class SecretService {
     return { head, version: found };
   }
 
-  private findDeleted(vault: Vault, name: string): Secret {
+  private findDeleted(vault: Vault, name: string, notFound: (name: string) => Error = errors.deletedSecretNotFound): Secret {
     const head = this.liveHead(vault, name);
-    if (!head?.deleted) throw errors.deletedSecretNotFound(name);
+    if (!head?.deleted) throw notFound(name);
     const latest = this.repo.findVersion(vault.name, head.name, head.latestVersion);
-    if (!latest) throw errors.deletedSecretNotFound(name);
+    if (!latest) throw notFound(name);
     return { head, version: latest };
   }
 }
