@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { SigningKey } from './identity/tokens.js';
-import { createCa, createServerCertificate, describeCertificate, DEFAULT_SERVER_NAMES, type TlsMaterial } from './tls/certificates.js';
+import { canonicalName, createCa, createServerCertificate, describeCertificate, DEFAULT_SERVER_NAMES, type TlsMaterial } from './tls/certificates.js';
 
 export const FILES = {
   database: 'emulator.db',
@@ -127,7 +127,7 @@ async function stillGood(certPem: string, caPem: string, names: string[]): Promi
     if (!new X509Certificate(certPem).checkIssued(new X509Certificate(caPem))) return false;
     const described = await describeCertificate(certPem);
     const soon = Date.now() + 30 * 24 * 3600 * 1000;
-    return described.notAfter.getTime() > soon && names.every((n) => described.names.includes(n));
+    return described.notAfter.getTime() > soon && names.every((n) => described.names.includes(canonicalName(n)));
   } catch {
     return false;
   }

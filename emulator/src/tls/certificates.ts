@@ -91,9 +91,22 @@ export async function describeCertificate(pem: string): Promise<{ names: string[
   const cert = new X509Certificate(pem);
   const names = (cert.subjectAltName ?? '')
     .split(', ')
-    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .map((entry) => (entry.startsWith('IP Address:') ? canonicalName(entry.slice('IP Address:'.length)) : entry.replace(/^DNS:/, '')))
     .filter(Boolean);
   return { names, notAfter: new Date(cert.validTo) };
+}
+
+/**
+ * One spelling per name, so a certificate read back compares equal to the names it was made for:
+ * Node prints IPv6 SANs uncompressed (0:0:0:0:0:0:0:1 for ::1); IPv6 literals are compressed here.
+ */
+export function canonicalName(name: string): string {
+  if (!name.includes(':')) return name;
+  try {
+    return new URL(`http://[${name}]/`).hostname.slice(1, -1);
+  } catch {
+    return name;
+  }
 }
 
 function pemBody(pem: string): ArrayBuffer {
