@@ -43,16 +43,21 @@ export function skipReason(needsEmulator: string): boolean {
   return true;
 }
 
-/** Calls the emulator's admin API (emulator only). */
-export async function admin<T = unknown>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  if (!onEmulator) throw new Error('admin API is emulator-only');
-  const response = await fetch(`${target.origin}/_emulator${path}`, {
+/** Calls the admin API of the emulator at `origin`. */
+async function adminAt<T>(origin: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const response = await fetch(`${origin}/_emulator${path}`, {
     method: init.method ?? 'GET',
     ...(init.body !== undefined && { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Calls the main emulator's admin API (emulator only). */
+export async function admin<T = unknown>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  if (!onEmulator) throw new Error('admin API is emulator-only');
+  return adminAt<T>(target.origin, path, init);
 }
 
 /**
@@ -108,15 +113,7 @@ export function privateEmulator(extraArgs: string[] = []): PrivateEmulator {
       return origin();
     },
     vaultUrl: (vault) => `https://${vault}.vault.localhost:${new URL(origin()).port}`,
-    admin: async <T>(path: string, init: { method?: string; body?: unknown } = {}) => {
-      const response = await fetch(`${origin()}/_emulator${path}`, {
-        method: init.method ?? 'GET',
-        ...(init.body !== undefined && { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${text}`);
-      return (text ? JSON.parse(text) : undefined) as T;
-    },
+    admin: <T>(path: string, init: { method?: string; body?: unknown } = {}) => adminAt<T>(origin(), path, init),
   };
 }
 

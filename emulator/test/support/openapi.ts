@@ -1,7 +1,7 @@
 // Validates response bodies against the official Key Vault secrets OpenAPI document (2025-07-01,
 // copied into test/fixtures). Object definitions are tightened with additionalProperties: false so a
 // stray field in a response fails the test, not only a missing or mistyped one.
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
