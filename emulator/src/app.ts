@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import type { EmulatorConfig } from './config.js';
@@ -29,6 +30,18 @@ const SERVICE_VERSION = `1.9.0.0-kv-emulator-${EMULATOR_VERSION}`;
 
 /** Bodies of ordinary requests: a 25,600-character value JSON-escaped is far below this. */
 const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Fastify loads ajv and fast-json-stringify whenever an app is created, a good part of a cold start.
+ * No route here declares a schema, so they are loaded only if one ever does.
+ */
+const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
+let validatorSelector: ((...args: unknown[]) => unknown) | undefined;
+let serializerSelector: ((...args: unknown[]) => unknown) | undefined;
+const lazySchemaCompilers = {
+  buildValidator: (...args: unknown[]) => (validatorSelector ??= fastifyRequire('@fastify/ajv-compiler')())(...args),
+  buildSerializer: (...args: unknown[]) => (serializerSelector ??= fastifyRequire('@fastify/fast-json-stringify-compiler')())(...args),
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
 export interface BuildOptions {
   /** Use this clock instead of a fresh one (tests). */
@@ -108,6 +121,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     logger: options.logger ?? false,
     ...(useHttps && { https: { key: material.tls.key, cert: material.tls.cert } }),
     bodyLimit: BODY_LIMIT,
+    schemaController: { compilersFactory: lazySchemaCompilers },
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false, maxParamLength: 2048 },
     genReqId: () => randomUUID(),
     requestTimeout: 30_000,
