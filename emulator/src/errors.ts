@@ -131,6 +131,30 @@ export const errors = {
         'or start the emulator without --strict-vaults to create vaults on first use.',
     ),
   vaultExists: (name: string) => new KvError('Conflict', `The vault '${name}' already exists.`),
+  conflict: (message: string) => new KvError('Conflict', message),
+  // observed (spec §5.1): the multi-line RBAC denial, CRLF-separated, trailing space after the reason
+  forbiddenByRbac: (denial: { caller: string; action: string; resource: string; vault: string; region: string }) =>
+    new KvError(
+      'Forbidden',
+      'Caller is not authorized to perform action on resource.\r\n' +
+        'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\n' +
+        `Caller: ${denial.caller}\r\n` +
+        `Action: '${denial.action}'\r\n` +
+        `Resource: '${denial.resource}'\r\n` +
+        'Assignment: (not found)\r\n' +
+        'DenyAssignmentId: null\r\n' +
+        "DecisionReason: 'DeniedWithNoValidRBAC' \r\n" +
+        `Vault: ${denial.vault};location=${denial.region}\r\n`,
+      { inner: 'ForbiddenByRbac' },
+    ),
+  // observed (spec §5): the access-policy denial
+  forbiddenByPolicy: (denial: { caller: string; permission: string; vault: string; region: string }) =>
+    new KvError(
+      'Forbidden',
+      `The user, group or application '${denial.caller}' does not have secrets ${denial.permission} permission on key vault ` +
+        `'${denial.vault};location=${denial.region}'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`,
+      { inner: 'ForbiddenByPolicy' },
+    ),
   purgeProtectionPermanent: () =>
     new KvError('BadParameter', 'Purge protection cannot be disabled once it has been enabled on a vault.'),
   internal: () => new KvError('InternalServerError', 'The server encountered an internal error. Please retry the request.'),
