@@ -19,6 +19,23 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        test: {
+          name: 'sample-app',
+          include: ['sample-app/test/**/*.test.ts'],
+          testTimeout: 30_000,
+          // Docker-backed suites pull and start SQL Server and build the emulator image.
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: 'testcontainers',
+          include: ['testcontainers/test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

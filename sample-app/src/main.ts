@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// The sample app's process: settings from the environment, the Key Vault secret source with
+// DefaultAzureCredential, listen, then a first health check so a Key Vault or database problem is
+// reported at start (the app keeps answering either way). Stops cleanly on SIGINT/SIGTERM.
+import { buildApp } from './app.js';
+import { ConnectionSecretSource } from './connection-secret.js';
+import { DatabaseHealth } from './database-health.js';
+import { settingsFrom, SettingsError, type Settings } from './settings.js';
+
+async function main(): Promise<void> {
+  let settings: Settings;
+  try {
+    settings = settingsFrom(process.env);
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const source = new ConnectionSecretSource({ vaultUrl: settings.vaultUrl, secretName: settings.secretName });
+  const app = buildApp({
+    health: new DatabaseHealth({
+      source,
+      log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+      timeoutMs: settings.databaseTimeoutMs,
+      refreshIntervalMs: settings.secretRefreshIntervalMs,
+    }),
+    logger: { level: settings.logLevel },
+  });
+  await app.listen({ host: settings.host, port: settings.port });
+  app.log.info(`Health endpoint ready; connection string from the ${source.description}.`);
+  void app.inject({ method: 'GET', url: '/' });
+
+  const stop = (signal: string) => {
+    app.log.info(`${signal}: stopping.`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`sample-app: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
