@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
-import type { EmulatorConfig } from './config.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { LATEST_API_VERSION } from './http/api-version.js';
+import { ConfigError, type EmulatorConfig } from './config.js';
+import { FaultInjector } from './faults/injector.js';
 import { installErrorMapper } from './http/error-mapper.js';
+import { installFaults } from './http/faults.js';
+import { faultRoutes } from './http/routes/admin-faults.js';
 import { installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
@@ -113,7 +116,11 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory: new StaticDirectory(), identityHeader: material.identityHeader });
 
-  const reseed = () => applySeeds(config, vaults, secrets);
+  const faults = new FaultInjector();
+  const reseed = () => {
+    applySeeds(config, vaults, secrets);
+    armFaults(config, faults);
+  };
   reseed();
 
   const useHttps = options.https ?? true;
@@ -134,6 +141,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   installJsonParser(app);
   installErrorMapper(app, (request) => notFoundError(app, request));
   installPipeline(app, { vaults, tokens, defaultVault: config.defaultVault, region: config.region, serviceVersion: SERVICE_VERSION });
+  installFaults(app, faults);
 
   const facts = (origin: string): EmulatorFacts => {
     const url = new URL(origin);
@@ -152,6 +160,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   };
 
   secretRoutes(app, secrets);
+  faultRoutes(app, faults);
   identityRoutes(app, managedIdentity);
   adminRoutes(app, {
     adminKey: material.adminKey,
@@ -196,6 +205,21 @@ function installJsonParser(app: FastifyInstance): void {
     } catch {
       const error = Object.assign(new Error('The request body is not valid JSON.'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 });
       done(error, undefined);
+    }
+  });
+}
+
+/** Arms the config file's `faults` rules (replacing any armed ones). */
+function armFaults(config: EmulatorConfig, faults: FaultInjector): void {
+  faults.clear();
+  const rules = config.extensions.faults;
+  if (rules === undefined) return;
+  if (!Array.isArray(rules)) throw new ConfigError("Invalid configuration: 'faults' must be an array of fault rules.");
+  rules.forEach((rule, i) => {
+    try {
+      faults.add(rule);
+    } catch (error) {
+      throw new ConfigError(`Invalid configuration: 'faults[${i}]': ${(error as Error).message}`);
     }
   });
 }

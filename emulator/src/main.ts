@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildApp, EMULATOR_VERSION, type EmulatorFacts } from './app.js';
+import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
 import { ConfigError, configFromEnv, DEFAULTS, parsePort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { fingerprint } from './data-dir.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
@@ -83,8 +83,10 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
 
 async function start(args: string[]): Promise<number> {
   let config: EmulatorConfig;
+  let emulator: Emulator;
   try {
     config = cliConfig(args) as EmulatorConfig;
+    emulator = await buildApp(config, { logger: { level: config.logLevel } });
   } catch (error) {
     if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n`);
@@ -92,7 +94,6 @@ async function start(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const emulator = await buildApp(config, { logger: { level: config.logLevel } });
   await emulator.app.listen({ port: config.port, host: config.host });
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
