@@ -5,21 +5,29 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { parseAccessConfig, type AccessConfig } from './access/config.js';
+import { AccessControl } from './access/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { LATEST_API_VERSION } from './http/api-version.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
+import { installAuthorization } from './http/authorization.js';
 import { installErrorMapper } from './http/error-mapper.js';
 import { installFaults } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { adminIdentityRoutes } from './http/routes/admin-identity.js';
+import { authorityRoutes } from './http/routes/authority.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
 import { secretRoutes } from './http/routes/secrets.js';
+import { Authority } from './identity/authority.js';
+import { parseIdentities, type Fail } from './identity/config.js';
 import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
-import { StaticDirectory } from './identity/principals.js';
+import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
+import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import { openDatabase, type SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { ControllableClock } from './vault/clock.js';
@@ -64,6 +72,8 @@ export interface Emulator {
   vaults: VaultService;
   secrets: SecretService;
   tokens: TokenService;
+  directory: Directory;
+  access: AccessControl;
   db: SqliteDatabase;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
@@ -79,6 +89,9 @@ export interface EmulatorFacts {
   caFile?: string;
   caPem: string;
   dataDir?: string;
+  /** Where vaults live in ARM ids (role-assignment scopes, denial messages). */
+  subscriptionId: string;
+  resourceGroup: string;
 }
 
 export async function buildApp(config: EmulatorConfig, options: BuildOptions = {}): Promise<Emulator> {
@@ -94,6 +107,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       ...(config.identityHeader !== undefined && { identityHeader: config.identityHeader }),
       ...(config.tls && { tls: { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } }),
     }));
+  const identityConfig = parseIdentityConfig(config, material.clientSecret);
 
   const db = openDatabase({
     ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
@@ -114,7 +128,11 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     key: material.signingKey,
     extraAudiences: ['https://vault.localhost', 'https://localhost'],
   });
-  const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory: new StaticDirectory(), identityHeader: material.identityHeader });
+  const directory = new Directory(new SqlitePrincipalRepository(db));
+  const access = new AccessControl(new SqliteAccessRepository(db));
+  directory.applyConfigured(identityConfig.principals);
+  access.applyConfigured(identityConfig.assignments, identityConfig.policies);
+  const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory, identityHeader: material.identityHeader });
 
   const faults = new FaultInjector();
   const reseed = () => {
@@ -142,6 +160,11 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   installErrorMapper(app, (request) => notFoundError(app, request));
   installPipeline(app, { vaults, tokens, defaultVault: config.defaultVault, region: config.region, serviceVersion: SERVICE_VERSION });
   installFaults(app, faults);
+  installAuthorization(app, {
+    access,
+    region: config.region,
+    location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP },
+  });
 
   const facts = (origin: string): EmulatorFacts => {
     const url = new URL(origin);
@@ -156,19 +179,26 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       ...(material.caFile !== undefined && { caFile: material.caFile }),
       caPem: material.tls.caCert,
       ...(!config.inMemory && { dataDir: config.dataDir }),
+      subscriptionId: DEFAULT_SUBSCRIPTION_ID,
+      resourceGroup: DEFAULT_RESOURCE_GROUP,
     };
   };
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
   identityRoutes(app, managedIdentity);
+  authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
+  adminIdentityRoutes(app, { directory, access, tokens, clock });
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
     vaults,
     secrets,
     state,
-    reseed,
+    reseed: () => {
+      reseed();
+      resetIdentities(directory, access, identityConfig);
+    },
     info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
   });
 
@@ -188,7 +218,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     db.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, db, facts };
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };
 }
 
 /**
@@ -207,6 +237,31 @@ function installJsonParser(app: FastifyInstance): void {
       done(error, undefined);
     }
   });
+}
+
+/**
+ * The config file's identity and access sections (docs/identity-config.md), validated before anything
+ * is opened; problems are ConfigErrors naming the field.
+ */
+function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string): AccessConfig & { principals: Principal[] } {
+  const fail: Fail = (path, problem) => {
+    throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+  };
+  const { identities, roleAssignments, accessPolicies, tenant } = config.extensions;
+  if (tenant !== undefined) fail('tenant', "is not a setting; the tenant is set with 'tenantId'.");
+  const principals = parseIdentities(identities, { defaultClientSecret, fail });
+  return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
+}
+
+/** Back to the configured identities and access (admin reset): what the admin API added is removed. */
+function resetIdentities(directory: Directory, access: AccessControl, identityConfig: AccessConfig & { principals: Principal[] }): void {
+  for (const principal of directory.list()) {
+    if (directory.originOf(principal.objectId) === 'admin') directory.remove(principal.objectId);
+  }
+  for (const assignment of access.listAssignments()) if (assignment.origin === 'admin') access.removeAssignment(assignment.id);
+  for (const policy of access.listPolicies()) if (policy.origin === 'admin') access.removePolicy(policy.vault, policy.principalId);
+  directory.applyConfigured(identityConfig.principals);
+  access.applyConfigured(identityConfig.assignments, identityConfig.policies);
 }
 
 /** Arms the config file's `faults` rules (replacing any armed ones). */

@@ -1,7 +1,8 @@
 // The emulator's installation material, kept in the data directory so trust and keys survive restarts:
 // the local CA and server certificate, the token-signing key, the backup-blob key, the managed-identity
-// header secret and the admin key. With --in-memory nothing is written, but existing files are reused
-// (so a trusted CA stays trusted); missing ones are generated for this run only.
+// header secret, the admin key and the built-in service principal's client secret. With --in-memory
+// nothing is written, but existing files are reused (so a trusted CA stays trusted); missing ones are
+// generated for this run only.
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ export const FILES = {
   backupKey: 'backup.key',
   identityHeader: 'identity-header',
   adminKey: 'admin.key',
+  clientSecret: 'client-secret',
 } as const;
 
 export interface Material {
@@ -29,6 +31,8 @@ export interface Material {
   backupKey: Uint8Array;
   identityHeader: string;
   adminKey: string;
+  /** Secret of the built-in service principal. */
+  clientSecret: string;
 }
 
 export interface MaterialOptions {
@@ -82,12 +86,13 @@ class Dir {
 export async function loadMaterial(options: MaterialOptions): Promise<Material> {
   const dir = new Dir(options.dataDir, options.persist);
   const token = () => randomBytes(24).toString('base64url');
-  const [tls, signingKey, backupKeyText, identityHeader, adminKey] = await Promise.all([
+  const [tls, signingKey, backupKeyText, identityHeader, adminKey, clientSecret] = await Promise.all([
     loadTls(dir, options),
     loadSigningKey(dir),
     dir.ensure(FILES.backupKey, true, () => randomBytes(32).toString('base64')),
     options.identityHeader ?? dir.ensure(FILES.identityHeader, true, token),
     options.adminKey ?? dir.ensure(FILES.adminKey, true, token),
+    dir.ensure(FILES.clientSecret, true, token),
   ]);
   const caFile = dir.path(FILES.caCert);
   return {
@@ -97,6 +102,7 @@ export async function loadMaterial(options: MaterialOptions): Promise<Material> 
     backupKey: options.backupKey ?? Buffer.from(backupKeyText.trim(), 'base64'),
     identityHeader: identityHeader.trim(),
     adminKey: adminKey.trim(),
+    clientSecret: clientSecret.trim(),
   };
 }
 

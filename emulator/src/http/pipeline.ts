@@ -3,7 +3,8 @@
 //      Vault response carries (spec §4), and the request context (origin, addressed vault).
 //   2. onRequest (data plane only): the bearer-token check, before body parsing, so the SDK's body-less
 //      challenge probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check.
-//   3. preHandler (data plane): authorization hooks registered by the access layer, if any.
+//   3. onRequest (data plane, http/authorization.ts): authorization against the route's `permission`,
+//      still before body parsing, so an unauthorized caller gets 403 before any 400 or 404 (spec §5.2).
 //   4. the route handler: parse, call the domain, present.
 // Unknown data-plane paths go through 1-2 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyRequest } from 'fastify';

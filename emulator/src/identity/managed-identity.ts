@@ -24,11 +24,6 @@ const oauthError = (status: number, error: string, description: string): Endpoin
   body: { error, error_description: description },
 });
 
-/** `resource` as a token audience: drop a trailing "/.default" scope suffix and a trailing slash. */
-export function audienceOf(resource: string): string {
-  return resource.replace(/\/\.default$/, '').replace(/\/$/, '');
-}
-
 export class ManagedIdentityEndpoints {
   constructor(
     private readonly options: { tokens: TokenService; directory: PrincipalDirectory; identityHeader: string },
@@ -81,14 +76,15 @@ export class ManagedIdentityEndpoints {
   private async issue(query: Query, resourceId: string | undefined) {
     const resource = text(query, 'resource');
     if (!resource) return oauthError(400, 'invalid_request', 'Required query variable resource is missing');
-    const audience = audienceOf(resource);
     const { tokens, directory } = this.options;
-    if (!tokens.acceptsAudience(audience)) {
+    const audience = tokens.audienceFor(resource);
+    if (audience === undefined) {
       return oauthError(
         400,
         'invalid_resource',
         `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${tokens.tenantId}. ` +
-          'This emulator issues tokens for Key Vault only (https://vault.azure.net).',
+          'This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. ' +
+          'You might have sent your authentication request to the wrong tenant.',
       );
     }
     const clientId = text(query, 'client_id');

@@ -29,6 +29,11 @@ export interface TokenClaims extends JWTPayload {
 
 export interface IssueRequest {
   audience: string;
+  /** Overrides for minting deliberately bad tokens through the admin API (tests of the vault's checks). */
+  issuer?: string;
+  tenantId?: string;
+  /** Unix seconds; default: now on the emulator clock. */
+  issuedAt?: number;
   oid: string;
   appid: string;
   /** 'app' for service principals and managed identities, 'user' for users. */
@@ -56,7 +61,23 @@ export interface TokenServiceOptions {
 }
 
 const CACHE_LIMIT = 10_000;
+
+/** Azure resources other than Key Vault that the tenant issues tokens for, with their token audience. */
+const OTHER_RESOURCES: Record<string, string> = {
+  'https://management.azure.com': 'https://management.azure.com/',
+  'https://management.core.windows.net': 'https://management.core.windows.net/',
+  'https://graph.microsoft.com': 'https://graph.microsoft.com',
+  'https://storage.azure.com': 'https://storage.azure.com',
+  'https://database.windows.net': 'https://database.windows.net/',
+  'https://ossrdbms-aad.database.windows.net': 'https://ossrdbms-aad.database.windows.net',
+  'https://servicebus.azure.net': 'https://servicebus.azure.net',
+  'https://eventhubs.azure.net': 'https://eventhubs.azure.net',
+  'https://cognitiveservices.azure.com': 'https://cognitiveservices.azure.com',
+};
 const CLOCK_SKEW_SECONDS = 300;
+
+/** Observed from the real service for an expired token (Azure SDK issue reports). */
+const TOKEN_EXPIRED = "[TokenExpired] Error validating token: 'S2S12086'.";
 
 export function unauthorized(message: string, challenge?: string): KvError {
   return new KvError('Unauthorized', message, challenge ? { headers: { 'www-authenticate': challenge } } : {});
@@ -87,10 +108,22 @@ export class TokenService {
     return this.audiences.has(audience);
   }
 
+  /**
+   * The `aud` of a token for a requested resource or scope (`https://vault.azure.net/.default`), or
+   * undefined if the emulator's tenant has no such resource. Key Vault's audiences are issued as asked;
+   * the other well-known Azure resources carry their canonical application id URI, so a token obtained
+   * for the wrong resource meets the vault's real AKV10022.
+   */
+  audienceFor(resourceOrScope: string): string | undefined {
+    const resource = resourceOrScope.replace(/\/\.default$/, '').replace(/\/$/, '');
+    if (this.audiences.has(resource)) return resource;
+    return OTHER_RESOURCES[resource.toLowerCase()];
+  }
+
   async issue(request: IssueRequest): Promise<IssuedToken> {
-    const nowSeconds = Math.floor(this.options.clock.now() / 1000);
+    const nowSeconds = request.issuedAt ?? Math.floor(this.options.clock.now() / 1000);
     const lifetime = request.lifetimeSeconds ?? this.options.defaultLifetimeSeconds ?? 3600;
-    const tid = this.options.tenantId;
+    const tid = request.tenantId ?? this.options.tenantId;
     const v2 = request.version === '2.0';
     const [v1Issuer, v2Issuer] = this.issuers(tid);
     const token = await new SignJWT({
@@ -106,12 +139,34 @@ export class TokenService {
     })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid, x5t: this.options.key.kid })
       .setAudience(request.audience)
-      .setIssuer(v2 ? v2Issuer! : v1Issuer!)
+      .setIssuer(request.issuer ?? (v2 ? v2Issuer! : v1Issuer!))
       .setIssuedAt(nowSeconds)
       .setNotBefore(nowSeconds)
       .setExpirationTime(nowSeconds + lifetime)
       .sign(this.options.key.privateKey);
     return { token, expiresOn: nowSeconds + lifetime, expiresIn: lifetime };
+  }
+
+  get keyId(): string {
+    return this.options.key.kid;
+  }
+
+  /**
+   * Signs an arbitrary claim set with the emulator's key: client assertions for workload identity
+   * federation (a stand-in for a Kubernetes or CI token issuer).
+   */
+  async signAssertion(claims: Record<string, unknown>): Promise<string> {
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid }).sign(this.options.key.privateKey);
+  }
+
+  /** Whether `token` carries a valid signature of the emulator's key (claims are not judged). */
+  async hasOwnSignature(token: string): Promise<boolean> {
+    try {
+      await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -148,7 +203,7 @@ export class TokenService {
   private checkClaims(claims: TokenClaims, challenge: string): void {
     const audience = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
     if (typeof audience !== 'string' || !this.audiences.has(audience)) {
-      throw unauthorized(`AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE}, found: ${String(audience)}.`, challenge);
+      throw unauthorized(`AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE} or ${KEY_VAULT_APP_ID}, found: ${String(audience)}.`, challenge);
     }
     const issuers = this.issuers();
     if (typeof claims.iss !== 'string' || !issuers.includes(claims.iss)) {
@@ -168,7 +223,7 @@ export class TokenService {
   private checkLifetime(claims: TokenClaims, emulatorSeconds: number, challenge: string): void {
     const wallSeconds = Math.floor(Date.now() / 1000);
     if (typeof claims.exp === 'number' && Math.min(emulatorSeconds, wallSeconds) > claims.exp + CLOCK_SKEW_SECONDS) {
-      throw unauthorized('AKV10050: Token has expired.', challenge);
+      throw unauthorized(TOKEN_EXPIRED, challenge);
     }
     if (typeof claims.nbf === 'number' && Math.max(emulatorSeconds, wallSeconds) < claims.nbf - CLOCK_SKEW_SECONDS) {
       throw unauthorized('AKV10051: Token is not yet valid.', challenge);
@@ -176,7 +231,7 @@ export class TokenService {
   }
 
   private verificationError(error: unknown, token: string, challenge: string): KvError {
-    if (error instanceof joseErrors.JWTExpired) return unauthorized('AKV10050: Token has expired.', challenge);
+    if (error instanceof joseErrors.JWTExpired) return unauthorized(TOKEN_EXPIRED, challenge);
     if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'nbf') {
       return unauthorized('AKV10051: Token is not yet valid.', challenge);
     }

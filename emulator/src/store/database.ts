@@ -54,6 +54,31 @@ const MIGRATIONS: string[] = [
   );
   CREATE UNIQUE INDEX versions_by_id ON versions (vault, name_key, version);
   `,
+  // 2: the directory (principals) and who may do what (role assignments, access policies)
+  `
+  CREATE TABLE principals (
+    object_id  TEXT PRIMARY KEY,
+    name_key   TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    origin     TEXT NOT NULL
+  );
+  CREATE TABLE role_assignments (
+    id            TEXT PRIMARY KEY,
+    principal_id  TEXT NOT NULL,
+    role_id       TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    origin        TEXT NOT NULL
+  );
+  CREATE INDEX role_assignments_by_principal ON role_assignments (principal_id);
+  CREATE TABLE access_policies (
+    vault         TEXT NOT NULL,
+    principal_id  TEXT NOT NULL,
+    secrets       TEXT NOT NULL,
+    origin        TEXT NOT NULL,
+    PRIMARY KEY (vault, principal_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function openDatabase(options: OpenOptions): SqliteDatabase {

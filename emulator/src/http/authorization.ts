@@ -1,0 +1,55 @@
+// Data-plane authorization (spec §5.2, §7): runs in onRequest right after authentication, before the
+// body is parsed and before the secret is looked up, so an unauthorized caller gets 403 even for a
+// malformed request or a missing secret. Each route names the operation it performs in its config; the
+// decision comes from the access layer, the 403 from the error catalog. RBAC-authorized requests carry
+// x-ms-keyvault-rbac-assignment-id, as on the service.
+import type { FastifyInstance } from 'fastify';
+import { assignmentHeader, describeCaller, type Caller } from '../access/evaluate.js';
+import { armResourceId, type ArmLocation } from '../access/scopes.js';
+import type { AccessControl } from '../access/service.js';
+import { errors } from '../errors.js';
+import { surfaceOf } from './pipeline.js';
+
+export interface AuthorizationOptions {
+  access: AccessControl;
+  region: string;
+  location: ArmLocation;
+}
+
+export function installAuthorization(app: FastifyInstance, options: AuthorizationOptions): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (surfaceOf(request) !== 'data') return;
+    const operation = request.routeOptions.config?.permission;
+    const claims = request.kv.claims;
+    if (operation === undefined || claims === undefined) return;
+    const vault = request.kv.vault();
+    const secretName = (request.params as { name?: string } | undefined)?.name;
+    const caller = claims as Caller;
+    const decision = options.access.authorize({
+      vault: vault.name,
+      permissionModel: vault.permissionModel,
+      operation,
+      ...(secretName !== undefined && { secretName }),
+      caller,
+    });
+    if (decision.allowed) {
+      if (decision.assignmentId !== undefined) reply.header('x-ms-keyvault-rbac-assignment-id', assignmentHeader(decision.assignmentId));
+      return;
+    }
+    if (decision.model === 'rbac') {
+      throw errors.forbiddenByRbac({
+        caller: describeCaller(caller),
+        action: decision.action,
+        resource: armResourceId(decision.resource, options.location),
+        vault: vault.name,
+        region: options.region,
+      });
+    }
+    throw errors.forbiddenByPolicy({
+      caller: describeCaller(caller, { numgroups: true }),
+      permission: decision.permission,
+      vault: vault.name,
+      region: options.region,
+    });
+  });
+}
