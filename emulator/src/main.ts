@@ -17,7 +17,7 @@ const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets)
 
 Usage:
   kv-emulator start [options]     start the emulator (default command)
-  kv-emulator env [--url URL]     print shell exports for the running emulator: eval "$(npx kv-emulator env)"
+  kv-emulator env [--url URL] [--as P]   print shell exports for the running emulator: eval "$(npx kv-emulator env)"
   kv-emulator --version | --help
 
 Options for start:
@@ -32,6 +32,9 @@ Options for start:
 Options for env:
   --url URL          the emulator to ask (default $KV_EMULATOR_URL or https://localhost:${DEFAULTS.port})
   --format F         posix (default), powershell or dotenv
+  --as P             the principal DefaultAzureCredential signs in as (name or object id): a service
+                     principal (AD FS authority form, secret or federated token file) or a managed identity
+                     (default: the first service principal with a client secret)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -136,18 +139,24 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
 }
 
 function fetchInfo(url: string): Promise<EmulatorFacts> {
+  return fetchAdmin<EmulatorFacts>(url, '/_emulator/info');
+}
+
+/** GET on the admin API (with KV_EMULATOR_ADMIN_KEY when set, for an emulator on another host). */
+function fetchAdmin<T>(url: string, path: string): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const target = new URL('/_emulator/info', url);
-    // The emulator's own CA is what we are fetching, so this one call cannot verify it; it only talks to
+    const target = new URL(path, url);
+    const adminKey = process.env.KV_EMULATOR_ADMIN_KEY;
+    // The emulator's own CA is what we are fetching, so these calls cannot verify it; they only talk to
     // the URL the user named.
-    const req = httpsRequest(target, { rejectUnauthorized: false, timeout: 5000 }, (res) => {
+    const req = httpsRequest(target, { rejectUnauthorized: false, timeout: 5000, ...(adminKey && { headers: { [ADMIN_KEY_HEADER]: adminKey } }) }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (data += chunk));
       res.on('end', () => {
         if (res.statusCode !== 200) return reject(new Error(`${target.href} answered ${res.statusCode}: ${data}`));
         try {
-          resolvePromise(JSON.parse(data) as EmulatorFacts);
+          resolvePromise(JSON.parse(data) as T);
         } catch (error) {
           reject(error as Error);
         }
@@ -159,12 +168,20 @@ function fetchInfo(url: string): Promise<EmulatorFacts> {
   });
 }
 
+/** What GET /_emulator/credentials answers (identity/issuance.ts). */
+interface CredentialEnvironment {
+  principal: { name: string; objectId: string };
+  variables: Record<string, string>;
+  unset: string[];
+  federatedToken?: string;
+}
+
 export function resolverPath(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'localhost-resolver.cjs');
 }
 
 async function env(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { url: { type: 'string' }, format: { type: 'string' } } });
+  const { values } = parseArgs({ args, strict: true, options: { url: { type: 'string' }, format: { type: 'string' }, as: { type: 'string' } } });
   const url = values.url ?? process.env.KV_EMULATOR_URL ?? `https://localhost:${DEFAULTS.port}`;
   const format = values.format ?? 'posix';
   if (!['posix', 'powershell', 'dotenv'].includes(format)) {
@@ -177,6 +194,26 @@ async function env(args: string[]): Promise<number> {
   } catch (error) {
     process.stderr.write(`No emulator answered at ${url} (${(error as Error).message}). Start it with: npm start\n`);
     return 1;
+  }
+  let credentials: CredentialEnvironment;
+  try {
+    credentials = await fetchAdmin<CredentialEnvironment>(url, `/_emulator/credentials${values.as ? `?as=${encodeURIComponent(values.as)}` : ''}`);
+  } catch (error) {
+    const reply = /answered \d+: (.*)$/s.exec((error as Error).message)?.[1];
+    let message = reply ?? (error as Error).message;
+    try {
+      message = (JSON.parse(message) as { error?: { message?: string } }).error?.message ?? message;
+    } catch {
+      // not a Key Vault error body: show it as it came
+    }
+    process.stderr.write(`Cannot sign in as ${values.as ? `'${values.as}'` : 'the default principal'}: ${message}\n`);
+    return 1;
+  }
+  const identityVars = Object.entries(credentials.variables);
+  if (credentials.federatedToken !== undefined) {
+    const tokenFile = join(tmpdir(), `kv-emulator-federated-${credentials.principal.objectId}.jwt`);
+    writeFileSync(tokenFile, credentials.federatedToken, { mode: 0o600 });
+    identityVars.push(['AZURE_FEDERATED_TOKEN_FILE', tokenFile]);
   }
   let caFile = facts.caFile;
   if (!caFile || !existsSync(caFile)) {
@@ -194,12 +231,17 @@ async function env(args: string[]): Promise<number> {
     ['KEY_VAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
     ['IDENTITY_ENDPOINT', facts.identityEndpoint],
     ['IDENTITY_HEADER', facts.identityHeader],
+    ...identityVars,
     ['KV_EMULATOR_URL', url],
   ];
   const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
   const lines = vars.map(([k, v]) =>
     format === 'powershell' ? `$env:${k} = "${v.replaceAll('"', '`"')}"` : format === 'dotenv' ? `${k}=${JSON.stringify(v)}` : `export ${k}=${quote(v)}`,
   );
+  // Variables of another credential left in the shell would take precedence in DefaultAzureCredential.
+  if (format !== 'dotenv') {
+    lines.push(...credentials.unset.map((k) => (format === 'powershell' ? `Remove-Item Env:${k} -ErrorAction SilentlyContinue` : `unset ${k}`)));
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
