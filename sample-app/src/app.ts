@@ -5,8 +5,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { DatabaseHealth } from './database-health.js';
 
 export function buildApp(options: { health: Pick<DatabaseHealth, 'check' | 'close'>; logger?: FastifyServerOptions['logger'] }): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, disableRequestLogging: true });
-  app.get('/', async (_request, reply) => {
+  const app = Fastify({ logger: options.logger ?? false });
+  // Probes call this every few seconds: log its requests only when something is wrong.
+  app.get('/', { logLevel: 'warn' }, async (_request, reply) => {
     const result = await options.health.check();
     return reply.code(result.healthy ? 200 : 500).send({ status: result.healthy ? 'healthy' : 'unhealthy' });
   });

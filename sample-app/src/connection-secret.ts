@@ -23,22 +23,53 @@ export class KeyVaultAccessError extends Error {
   }
 }
 
+interface ServiceError {
+  code?: string;
+  message?: string;
+  innererror?: { code?: string };
+  /** The SDK's deserialized form of innererror. */
+  innerError?: { code?: string };
+}
+
 interface RestErrorLike {
   name?: string;
   message?: string;
   statusCode?: number;
   code?: string;
-  details?: { error?: { code?: string; message?: string; innererror?: { code?: string } } };
+  /** The SDK's deserialized error body. */
+  details?: { error?: ServiceError };
+  response?: { bodyAsText?: string | null };
+}
+
+/** The Key Vault error envelope {error:{code,message,innererror}} of a failed response, if any. */
+function serviceErrorOf(e: RestErrorLike): ServiceError | undefined {
+  if (e.details?.error) return e.details.error;
+  const text = e.response?.bodyAsText;
+  if (!text) return undefined;
+  try {
+    return (JSON.parse(text) as { error?: ServiceError }).error;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the service said, shortened to what helps: the codes, the first sentence, and for RBAC denials
+ * the Caller (which identity to grant) and the Action (which permission was missing).
+ */
+function serviceSaid(e: RestErrorLike): string {
+  const serviceError = serviceErrorOf(e);
+  const code = [serviceError?.code ?? e.code, (serviceError?.innererror ?? serviceError?.innerError)?.code].filter(Boolean).join('/');
+  const lines = (serviceError?.message ?? e.message ?? '').split(/\r?\n/).map((l) => l.trim());
+  const useful = [lines[0], ...lines.filter((l) => /^(Caller|Action):/.test(l))].filter(Boolean);
+  return `${code ? `${code}: ` : ''}${useful.join(' ')}`;
 }
 
 /** Turns what the SDK or the credential threw into a sentence an operator can act on. */
 export function describeFailure(error: unknown, where: { vaultUrl: string; secretName: string }): KeyVaultAccessError {
   const e = (error ?? {}) as RestErrorLike;
   const target = `secret '${where.secretName}' in ${where.vaultUrl}`;
-  const serviceError = e.details?.error;
-  const code = [serviceError?.code ?? e.code, serviceError?.innererror?.code].filter(Boolean).join('/');
-  const serviceMessage = (serviceError?.message ?? e.message ?? '').split(/\r?\n/)[0]?.trim() ?? '';
-  const said = `${code ? `${code}: ` : ''}${serviceMessage}`;
+  const said = serviceSaid(e);
   if (e.statusCode === 403) {
     return new KeyVaultAccessError(
       `Key Vault denied access to ${target} (403 ${said}). Grant this app's identity the 'Key Vault Secrets User' role on the vault (or a 'get' secret permission in its access policy).`,
@@ -62,7 +93,7 @@ export function describeFailure(error: unknown, where: { vaultUrl: string; secre
     );
   }
   if (e.code === 'ENOTFOUND' || e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT' || e.code === 'ECONNRESET' || e.name === 'RestError') {
-    return new KeyVaultAccessError(`Key Vault at ${where.vaultUrl} could not be reached to read ${target}: ${firstLine(e.message)}`, 'unreachable', e.statusCode);
+    return new KeyVaultAccessError(`Key Vault could not be reached to read ${target}: ${firstLine(e.message)}`, 'unreachable', e.statusCode);
   }
   return new KeyVaultAccessError(`Reading ${target} failed: ${firstLine(e.message) || String(error)}`, 'other', e.statusCode);
 }

@@ -12,6 +12,7 @@ export interface SecretSource {
 }
 
 export interface HealthLog {
+  debug(message: string): void;
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
@@ -86,7 +87,7 @@ export class DatabaseHealth {
     const secret = this.secret ?? (await this.readSecret());
     const pool = new sql.ConnectionPool(this.poolConfig(secret));
     // Errors on idle connections surface here; without a listener they would end the process.
-    pool.on('error', (error: unknown) => this.options.log.warn(`Database connection error: ${this.redact(messageOf(error))}`));
+    pool.on('error', (error: unknown) => this.options.log.debug(`Database connection error: ${this.redact(messageOf(error))}`));
     try {
       await pool.connect();
     } catch (error) {

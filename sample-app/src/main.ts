@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const app = buildApp({
     health: new DatabaseHealth({
       source,
-      log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+      log: { debug: (m) => app.log.debug(m), info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
       timeoutMs: settings.databaseTimeoutMs,
       refreshIntervalMs: settings.secretRefreshIntervalMs,
     }),
