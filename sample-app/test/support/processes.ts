@@ -98,7 +98,7 @@ export async function startEmulatorProcess(config: unknown): Promise<EmulatorPro
     port,
     dataDir,
     caPem: readFileSync(join(dataDir, 'ca.pem'), 'utf8'),
-    identityHeader: readFileSync(join(dataDir, 'identity-header'), 'utf8').trim(),
+    identityHeader: env.IDENTITY_HEADER!,
     env,
     stop: async () => {
       await stopChild(child);
