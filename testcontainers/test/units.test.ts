@@ -1,0 +1,61 @@
+// What the module decides without a container: the config file it writes, the command, vault URLs,
+// the token request's resource, and how its agent resolves *.localhost names.
+import { describe, expect, it } from 'vitest';
+import { CONFIG_PATH, containerConfig, defaultVaultOf, emulatorCommand, KeyVaultEmulatorContainer, localhostLookup, resourceFromScopes, vaultUrlFor } from '../src/index.js';
+
+const lookup = (host: string, name: string, all = false) =>
+  new Promise<unknown>((resolve, reject) =>
+    localhostLookup(host)(name, { all }, (error, address, family) => (error ? reject(error) : resolve(all ? address : { address, family }))),
+  );
+
+describe('container config', () => {
+  it('adds the admin key and identity header, keeping the caller settings', () => {
+    const config = containerConfig({ vaults: [{ name: 'app' }], logLevel: 'info' }, { adminKey: 'k', identityHeader: 'h', aliases: [] });
+    expect(config).toEqual({ vaults: [{ name: 'app' }], logLevel: 'info', adminKey: 'k', identityHeader: 'h' });
+  });
+
+  it('adds network aliases the default certificate does not cover as server names', () => {
+    const config = containerConfig({ serverNames: ['lan.example'] }, { adminKey: 'k', identityHeader: 'h', aliases: ['keyvault', 'app.vault.azure.net', 'x.vault.localhost', 'localhost'] });
+    expect(config.serverNames).toEqual(['lan.example', 'keyvault']);
+  });
+
+  it('names the default vault: defaultVault, else the first vault, else "default"', () => {
+    expect(defaultVaultOf({ defaultVault: 'main', vaults: [{ name: 'other' }] })).toBe('main');
+    expect(defaultVaultOf({ vaults: [{ name: 'first' }, { name: 'second' }] })).toBe('first');
+    expect(defaultVaultOf({})).toBe('default');
+  });
+
+  it('starts the emulator on every interface of the container with the copied config', () => {
+    const command = emulatorCommand();
+    expect(command[0]).toBe('start');
+    expect(command.slice(command.indexOf('--host'), command.indexOf('--host') + 2)).toEqual(['--host', '0.0.0.0']);
+    expect(command.slice(command.indexOf('--config'), command.indexOf('--config') + 2)).toEqual(['--config', CONFIG_PATH]);
+  });
+
+  it('refuses a config that is not an object', () => {
+    expect(() => new KeyVaultEmulatorContainer().withConfig([] as never)).toThrow('withConfig expects the config file as an object.');
+  });
+});
+
+describe('vault URLs and name resolution', () => {
+  it('builds <vault>.vault.localhost URLs and rejects names that are not vault names', () => {
+    expect(vaultUrlFor('Orders', 49153)).toBe('https://orders.vault.localhost:49153');
+    expect(() => vaultUrlFor('bad_name', 1)).toThrow("'bad_name' is not a vault name");
+  });
+
+  it('resolves localhost and every *.localhost name to the container host, and nothing else', async () => {
+    await expect(lookup('127.0.0.1', 'orders.vault.localhost')).resolves.toEqual({ address: '127.0.0.1', family: 4 });
+    await expect(lookup('10.1.2.3', 'localhost')).resolves.toEqual({ address: '10.1.2.3', family: 4 });
+    await expect(lookup('::1', 'a.vault.localhost', true)).resolves.toEqual([{ address: '::1', family: 6 }]);
+    await expect(lookup('localhost', 'a.vault.localhost')).resolves.toEqual({ address: '127.0.0.1', family: 4 });
+    await expect(lookup('10.1.2.3', 'notlocalhost.invalid')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+  });
+});
+
+describe('token scopes', () => {
+  it('turns the one scope into the v1 resource parameter', () => {
+    expect(resourceFromScopes('https://vault.azure.net/.default')).toBe('https://vault.azure.net');
+    expect(resourceFromScopes(['https://vault.localhost/.default'])).toBe('https://vault.localhost');
+    expect(() => resourceFromScopes(['a/.default', 'b/.default'])).toThrow('exactly one scope');
+  });
+});
