@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanupAfterAll, client, uniqueName } from '../support/target.js';
+import { cleanupAfterAll, client, onEmulator, uniqueName } from '../support/target.js';
 
 describe('beginDeleteSecret', () => {
   const kv = client();
@@ -21,6 +21,15 @@ describe('beginDeleteSecret', () => {
     await expect(kv.getSecret(name)).rejects.toMatchObject({ statusCode: 404, code: 'SecretNotFound' });
     const readBack = await kv.getDeletedSecret(name);
     expect(readBack.recoveryId).toBe(deleted.recoveryId);
+  });
+
+  it('the delete poller is done when beginDeleteSecret returns, with no poll interval to wait (emulator: immediately consistent)', async () => {
+    const name = track(uniqueName('quick'));
+    await kv.setSecret(name, 'v');
+    const poller = await kv.beginDeleteSecret(name);
+    // Azure is eventually consistent: its first poll may still see 404, so only the emulator promises this.
+    if (onEmulator) expect(poller.isDone()).toBe(true);
+    expect((await poller.pollUntilDone()).name).toBe(name);
   });
 
   it('answers 404 SecretNotFound for a missing secret', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanupAfterAll, client, uniqueName } from '../support/target.js';
+import { cleanupAfterAll, client, onEmulator, uniqueName } from '../support/target.js';
 
 describe('beginRecoverDeletedSecret', () => {
   const kv = client();
@@ -26,6 +26,15 @@ describe('beginRecoverDeletedSecret', () => {
     for await (const v of kv.listPropertiesOfSecretVersions(name)) versions.push(v.version);
     expect(versions.sort()).toEqual([first, second, third].map((s) => s.properties.version).sort());
     await expect(kv.getDeletedSecret(name)).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('the recover poller is done when beginRecoverDeletedSecret returns (emulator: immediately consistent)', async () => {
+    const name = track(uniqueName('quickrecover'));
+    await kv.setSecret(name, 'v');
+    await (await kv.beginDeleteSecret(name, { intervalInMs: 500 })).pollUntilDone();
+    const poller = await kv.beginRecoverDeletedSecret(name);
+    if (onEmulator) expect(poller.isDone()).toBe(true);
+    expect((await poller.pollUntilDone()).name).toBe(name);
   });
 
   it('answers 404 SecretNotFound for a name that is not deleted', async () => {
