@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { setupContainerTarget } from './container-target.js';
 
 export const CLI = resolve(import.meta.dirname, '../../emulator/dist/main.js');
 export const RESOLVER = resolve(import.meta.dirname, '../../emulator/dist/localhost-resolver.cjs');
@@ -57,6 +58,7 @@ export async function startEmulator(extraArgs: string[] = [], dataDir = mkdtempS
 }
 
 export default async function setup(project: TestProject) {
+  if (process.env.KV_CONTRACT_TARGET === 'container') return setupContainerTarget(project, RESOLVER);
   const azureUrl = process.env.KV_CONTRACT_VAULT_URL;
   if (azureUrl) {
     project.provide('kvTarget', { kind: 'azure', vaultUrl: azureUrl.replace(/\/$/, ''), origin: '' });
@@ -86,6 +88,7 @@ export default async function setup(project: TestProject) {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    kvTarget: { kind: 'emulator' | 'azure'; vaultUrl: string; origin: string; dataDir?: string };
+    /** `container`: the emulator image (admin API with adminKey); `unavailable`: that target without a Docker engine. */
+    kvTarget: { kind: 'emulator' | 'container' | 'azure' | 'unavailable'; vaultUrl: string; origin: string; dataDir?: string; adminKey?: string; reason?: string };
   }
 }

@@ -3,14 +3,18 @@
 // run against the emulator (default) and a real vault (KV_CONTRACT_VAULT_URL + Azure credentials).
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type StartedEmulator } from './global-setup.js';
 
 export const target = inject('kvTarget');
-export const onEmulator = target.kind === 'emulator';
+/** The emulator as a local process or as its container image: emulator-only controls are available. */
+export const onEmulator = target.kind === 'emulator' || target.kind === 'container';
+
+// The container target without a Docker engine: global setup printed why; every test says so too.
+if (target.kind === 'unavailable') beforeEach((context) => context.skip(target.reason));
 
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let counter = 0;
@@ -39,6 +43,7 @@ export function otherVaultUrl(name: string): string {
 /** Says why a test is skipped on this target, once, in the output. */
 export function skipReason(needsEmulator: string): boolean {
   if (onEmulator) return false;
+  if (target.kind === 'unavailable') return true;
   console.log(`[contracts] skipped on Azure: ${needsEmulator}`);
   return true;
 }
@@ -47,7 +52,12 @@ export function skipReason(needsEmulator: string): boolean {
 async function adminAt<T>(origin: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const response = await fetch(`${origin}/_emulator${path}`, {
     method: init.method ?? 'GET',
-    ...(init.body !== undefined && { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
+    headers: {
+      // The container target is not a loopback caller: the admin API wants its key.
+      ...(target.adminKey !== undefined && { 'x-kv-emulator-admin-key': target.adminKey }),
+      ...(init.body !== undefined && { 'content-type': 'application/json' }),
+    },
+    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${text}`);
