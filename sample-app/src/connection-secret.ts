@@ -88,7 +88,7 @@ export function describeFailure(error: unknown, where: { vaultUrl: string; secre
   }
   if (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError' || e.name === 'AggregateAuthenticationError') {
     return new KeyVaultAccessError(
-      `No identity could get a token for Key Vault to read ${target}: ${firstLine(e.message)}. In Azure, enable a managed identity for the app; locally, sign in with az login or point IDENTITY_ENDPOINT/IDENTITY_HEADER at the emulator.`,
+      `No identity could get a token for Key Vault to read ${target}: ${firstLine(e.message).replace(/\.$/, '')}. In Azure, enable a managed identity for the app; locally, sign in with az login or point IDENTITY_ENDPOINT/IDENTITY_HEADER at the emulator.`,
       'no-credential',
     );
   }
