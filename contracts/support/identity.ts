@@ -79,18 +79,21 @@ export interface ProbeResult {
   error?: string;
 }
 
+/** Per credential name, what the probe saw. */
+export type ProbeResults = Record<string, ProbeResult>;
+
 /** A clean environment for a child process: no credential variables inherited from the test worker. */
 export function bareEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT'];
   return { ...Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])), ...extra };
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<ProbeResult> {
+function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<ProbeResults> {
   return new Promise((done, fail) => {
     execFile(file, args, { env, timeout: 60_000 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        done(JSON.parse(line) as ProbeResult);
+        done(JSON.parse(line) as ProbeResults);
       } catch {
         fail(new Error(`probe printed no result (${error?.message ?? 'exit 0'}):\n${stdout}\n${stderr}`));
       }
@@ -98,15 +101,15 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Prob
   });
 }
 
-/** Runs the probe with exactly `env` (plus PATH/HOME). */
-export function probeWith(env: Record<string, string>, credential: string, vaultUrl: string, secretName: string): Promise<ProbeResult> {
-  return run(process.execPath, [PROBE, credential, vaultUrl, secretName], bareEnvironment(env));
+/** Runs the probe for the named credentials with exactly `env` (plus PATH/HOME). */
+export function probeWith(env: Record<string, string>, vaultUrl: string, credentials: string[]): Promise<ProbeResults> {
+  return run(process.execPath, [PROBE, vaultUrl, uniqueName('probe'), ...credentials], bareEnvironment(env));
 }
 
 /** Runs the probe in a shell that first evaluates what `kv-emulator env [args]` prints, as a user would. */
-export function probeAfterEnv(envArgs: string[], credential: string, vaultUrl: string, secretName: string): Promise<ProbeResult> {
+export function probeAfterEnv(envArgs: string[], vaultUrl: string, credentials: string[]): Promise<ProbeResults> {
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   const envCommand = [process.execPath, CLI, 'env', '--url', target.origin, ...envArgs].map(quote).join(' ');
-  const probe = [process.execPath, PROBE, credential, vaultUrl, secretName].map(quote).join(' ');
+  const probe = [process.execPath, PROBE, vaultUrl, uniqueName('probe'), ...credentials].map(quote).join(' ');
   return run('/bin/sh', ['-c', `eval "$(${envCommand})" && exec ${probe}`], bareEnvironment());
 }

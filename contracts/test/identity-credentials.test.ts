@@ -61,12 +61,13 @@ describe.skipIf(skipReason("signs in as principals of the emulator's own directo
         AZURE_POD_IDENTITY_AUTHORITY_HOST: target.origin,
       };
       const system = await admin<TestPrincipal>('/identities/kv-emulator-app');
-      const [plain, byClientId] = await Promise.all([
-        probeWith(env, 'managed-identity', vaultUrl, uniqueName('imds')),
-        probeWith(env, `managed-identity:${userAssigned.clientId}`, vaultUrl, uniqueName('imds')),
-      ]);
-      expect(plain).toEqual({ value: 'written-by-managed-identity', oid: system.objectId, appid: system.clientId });
-      expect(byClientId).toMatchObject({ value: `written-by-managed-identity:${userAssigned.clientId}`, oid: userAssigned.objectId });
+      const byClientId = `managed-identity:${userAssigned.clientId}`;
+      const results = await probeWith(env, vaultUrl, ['managed-identity', byClientId, 'default']);
+      expect(results).toEqual({
+        'managed-identity': { value: 'written-by-managed-identity', oid: system.objectId, appid: system.clientId },
+        [byClientId]: { value: `written-by-${byClientId}`, oid: userAssigned.objectId, appid: userAssigned.clientId },
+        default: { value: 'written-by-default', oid: system.objectId, appid: system.clientId },
+      });
     });
   });
 
@@ -120,12 +121,10 @@ describe.skipIf(skipReason("signs in as principals of the emulator's own directo
   describe('DefaultAzureCredential from `kv-emulator env`', () => {
     it('signs in as the built-in service principal by default (EnvironmentCredential, AD FS form)', async () => {
       const sp = await admin<TestPrincipal>('/identities/kv-emulator-sp');
-      const [viaDefault, viaEnvironment] = await Promise.all([
-        probeAfterEnv([], 'default', vaultUrl, uniqueName('env')),
-        probeAfterEnv([], 'environment', vaultUrl, uniqueName('env')),
-      ]);
-      expect(viaDefault).toEqual({ value: 'written-by-default', oid: sp.objectId, appid: sp.clientId });
-      expect(viaEnvironment).toEqual({ value: 'written-by-environment', oid: sp.objectId, appid: sp.clientId });
+      expect(await probeAfterEnv([], vaultUrl, ['default', 'environment'])).toEqual({
+        default: { value: 'written-by-default', oid: sp.objectId, appid: sp.clientId },
+        environment: { value: 'written-by-environment', oid: sp.objectId, appid: sp.clientId },
+      });
     });
 
     it('signs in as the principal named by --as: a managed identity or a federated service principal', async () => {
@@ -137,13 +136,13 @@ describe.skipIf(skipReason("signs in as principals of the emulator's own directo
       await Promise.all([assignRole(mi, 'Key Vault Secrets Officer', `/vaults/${vault}`), assignRole(federated, 'Key Vault Secrets Officer', `/vaults/${vault}`)]);
       const system = await admin<TestPrincipal>('/identities/kv-emulator-app');
       const [asMi, asWorkload, asSystem] = await Promise.all([
-        probeAfterEnv(['--as', mi.name], 'default', vaultUrl, uniqueName('env')),
-        probeAfterEnv(['--as', federated.name], 'default', vaultUrl, uniqueName('env')),
-        probeAfterEnv(['--as', 'kv-emulator-app'], 'default', vaultUrl, uniqueName('env')),
+        probeAfterEnv(['--as', mi.name], vaultUrl, ['default']),
+        probeAfterEnv(['--as', federated.name], vaultUrl, ['default']),
+        probeAfterEnv(['--as', 'kv-emulator-app'], vaultUrl, ['default']),
       ]);
-      expect(asMi).toEqual({ value: 'written-by-default', oid: mi.objectId, appid: mi.clientId });
-      expect(asWorkload).toEqual({ value: 'written-by-default', oid: federated.objectId, appid: federated.clientId });
-      expect(asSystem).toEqual({ value: 'written-by-default', oid: system.objectId, appid: system.clientId });
+      expect(asMi).toEqual({ default: { value: 'written-by-default', oid: mi.objectId, appid: mi.clientId } });
+      expect(asWorkload).toEqual({ default: { value: 'written-by-default', oid: federated.objectId, appid: federated.clientId } });
+      expect(asSystem).toEqual({ default: { value: 'written-by-default', oid: system.objectId, appid: system.clientId } });
     });
   });
 });
