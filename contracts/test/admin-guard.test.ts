@@ -1,12 +1,12 @@
 // The admin API (which hands out tokens and changes who may do what) answers loopback callers only,
 // unless the caller presents the admin key. Checked over a real second address: an emulator of this file
 // listening on all interfaces, called through the machine's own non-loopback address. Emulator only.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { privateEmulator, skipReason, target } from '../support/target.js';
+import { privateEmulator, skipReason } from '../support/target.js';
 
 const external = Object.values(networkInterfaces())
   .flat()
@@ -32,8 +32,12 @@ function get(address: string, port: number, path: string, headers: Record<string
   });
 }
 
+const ADMIN_KEY = `guard-${Math.random().toString(36).slice(2)}`;
+const configFile = join(mkdtempSync(join(tmpdir(), 'kv-guard-')), 'emulator.json');
+writeFileSync(configFile, JSON.stringify({ adminKey: ADMIN_KEY }));
+
 describe.skipIf(skipReason('the admin API guard is an emulator control') || noExternalAddress())('admin API from another address', () => {
-  const emulator = privateEmulator(['--host', '0.0.0.0']);
+  const emulator = privateEmulator(['--host', '0.0.0.0', '--config', configFile]);
 
   it('refuses a non-loopback caller without the admin key, and answers it with the key', async () => {
     const port = Number(new URL(emulator.origin).port);
@@ -44,7 +48,7 @@ describe.skipIf(skipReason('the admin API guard is an emulator control') || noEx
       expect(refused.body.error.message).toMatch(/^The admin API answers loopback callers only/);
       expect(JSON.stringify(refused.body)).not.toMatch(/clientSecret|AZURE_CLIENT_SECRET/);
     }
-    const key = readFileSync(join(target.dataDir!, 'admin.key'), 'utf8').trim();
+    const key = ADMIN_KEY;
     const keyed = await get(external!, port, '/_emulator/identities', { 'x-kv-emulator-admin-key': key });
     expect(keyed.status).toBe(200);
     expect(keyed.body.value.length).toBeGreaterThan(0);
