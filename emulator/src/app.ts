@@ -13,7 +13,7 @@ import { LATEST_API_VERSION } from './http/api-version.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
 import { installAuthorization } from './http/authorization.js';
-import { installErrorMapper } from './http/error-mapper.js';
+import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { installFaults } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installPipeline, notFoundError } from './http/pipeline.js';
@@ -54,7 +54,36 @@ const lazySchemaCompilers = {
   buildSerializer: (...args: unknown[]) => (serializerSelector ??= fastifyRequire('@fastify/fast-json-stringify-compiler')())(...args),
 } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
+/**
+ * Limits that keep slow or oversized clients from holding memory, sockets or the event loop, while
+ * other clients are served: a client has 10 s to send its headers (at most 16 KiB of them) and 30 s for
+ * the whole request; a connection idle for 60 s, or still in its TLS handshake after 10 s, is closed.
+ * Timeouts are enforced every second. Requests cut off this way get the Key Vault envelope
+ * (http/error-mapper.ts handleClientError).
+ */
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  checkIntervalMs: number;
+  maxHeaderBytes: number;
+}
+
+export const SERVER_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 72_000,
+  handshakeTimeoutMs: 10_000,
+  checkIntervalMs: 1_000,
+  maxHeaderBytes: 16 * 1024,
+};
+
 export interface BuildOptions {
+  /** Tighter server limits (tests of slow clients). */
+  limits?: Partial<ServerLimits>;
   /** Use this clock instead of a fresh one (tests). */
   clock?: ControllableClock;
   /** Use this material instead of loading the data directory (tests). */
@@ -142,18 +171,28 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   reseed();
 
   const useHttps = options.https ?? true;
+  const limits = { ...SERVER_LIMITS, ...options.limits };
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+  };
   const app = Fastify({
     logger: options.logger ?? false,
-    ...(useHttps && { https: { key: material.tls.key, cert: material.tls.cert } }),
+    ...(useHttps
+      ? { https: { key: material.tls.key, cert: material.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs, ...serverOptions } }
+      : { http: serverOptions }),
     bodyLimit: BODY_LIMIT,
     schemaController: { compilersFactory: lazySchemaCompilers },
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false, maxParamLength: 2048 },
     genReqId: () => randomUUID(),
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 72_000,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     maxRequestsPerSocket: 0,
     return503OnClosing: true,
+    clientErrorHandler: handleClientError,
+    frameworkErrors: handleFrameworkError,
   });
 
   installJsonParser(app);

@@ -16,6 +16,7 @@ export type KvErrorCode =
   | 'Throttled'
   | 'UnsupportedMediaType'
   | 'RequestEntityTooLarge'
+  | 'RequestTimeout'
   | 'Malformed backup blob'
   | 'ServiceUnavailable'
   | 'InternalServerError';
@@ -122,6 +123,11 @@ export const errors = {
   notFound: (message: string) => new KvError('NotFound', message),
   unsupportedMediaType: (contentType: string) =>
     new KvError('UnsupportedMediaType', `The content type '${contentType}' is not supported. Use 'application/json'.`),
+  // Answers to requests the HTTP parser refuses before any route runs (http/error-mapper.ts).
+  invalidUri: () => new KvError('BadParameter', 'The request URI is not valid.'),
+  headersTooLarge: () => new KvError('BadParameter', 'The size of the request headers is too long.'),
+  malformedRequest: () => new KvError('BadParameter', 'The request is not a valid HTTP/1.1 request.'),
+  requestTimeout: () => new KvError('RequestTimeout', 'The request was not received completely within the time the server allows.'),
   bodyTooLarge: (limit: number) =>
     new KvError('RequestEntityTooLarge', `The request body is larger than the permitted ${limit} bytes.`),
   vaultNotFound: (name: string) =>

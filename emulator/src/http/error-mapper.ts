@@ -2,6 +2,8 @@
 // {error:{code,message,innererror?}} (spec §3 KeyVaultError), including Fastify's own 400/404/413/415
 // errors and anything unexpected (logged, answered 500 without internals).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { KvError, errors, type KvErrorCode } from '../errors.js';
 
 const STATUS: Record<KvErrorCode, number> = {
@@ -13,6 +15,7 @@ const STATUS: Record<KvErrorCode, number> = {
   SecretNotFound: 404,
   NotFound: 404,
   MethodNotAllowed: 405,
+  RequestTimeout: 408,
   Conflict: 409,
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
@@ -60,12 +63,61 @@ function fromFastify(error: FastifyError, request: FastifyRequest): KvError {
   }
 }
 
+/**
+ * A body over the limit is refused while the client may still be sending it. Closing the connection
+ * then lets the client's TCP stack discard the 413 on the reset that follows, so a body declared up to
+ * this size is read and thrown away instead, and the client reads its answer.
+ */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+function drainRatherThanClose(request: FastifyRequest, reply: FastifyReply): void {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isInteger(declared) && declared <= DRAIN_LIMIT) reply.removeHeader('connection');
+}
+
 export function installErrorMapper(app: FastifyInstance, notFound: (request: FastifyRequest) => KvError): void {
   app.setErrorHandler((error: FastifyError | KvError, request, reply) => {
     if (error instanceof KvError) return sendError(reply, error);
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRatherThanClose(request, reply);
     const mapped = fromFastify(error as FastifyError, request);
     if (mapped.code === 'InternalServerError') request.log.error({ err: error }, 'unexpected error');
     return sendError(reply, mapped);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, notFound(request)));
+}
+
+/**
+ * Fastify's own answers to URLs its router cannot take (bad percent-encoding, a parameter over
+ * maxParamLength) bypass the error handler unless given here (Fastify's `frameworkErrors` option).
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  request.log.debug({ err: error }, 'request refused by the router');
+  return sendError(reply, error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.invalidUri() : fromFastify(error, request));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route runs (headers over the limit, a request not
+ * received in time, bytes that are not HTTP) get the envelope too, on a connection then closed: the
+ * client learns what happened and never reuses a socket the server is dropping.
+ */
+export function handleClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const kvError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? errors.headersTooLarge()
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? errors.requestTimeout()
+        : errors.malformedRequest();
+  this.log.debug({ err: error }, 'client error');
+  // A response already under way on this socket must not be interleaved with another.
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !current?.headersSent) {
+    const status = statusOf(kvError);
+    const body = JSON.stringify(errorBody(kvError));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

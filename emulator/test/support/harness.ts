@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp, type Emulator } from '../../src/app.js';
+import { buildApp, type BuildOptions, type Emulator } from '../../src/app.js';
 import { resolveConfig, type EmulatorConfig } from '../../src/config.js';
 import { loadMaterial, type Material } from '../../src/data-dir.js';
 import { ControllableClock } from '../../src/vault/clock.js';
@@ -20,12 +20,13 @@ export interface TestEmulator extends Emulator {
   token(): Promise<string>;
 }
 
-export async function testEmulator(config: Partial<EmulatorConfig> = {}, options: { https?: boolean } = {}): Promise<TestEmulator> {
+export async function testEmulator(config: Partial<EmulatorConfig> = {}, options: { https?: boolean; limits?: BuildOptions['limits'] } = {}): Promise<TestEmulator> {
   const clock = new ControllableClock();
   const emulator = await buildApp(resolveConfig({ inMemory: true, logLevel: 'silent' }, config), {
     clock,
     material: await sharedMaterial(),
     https: options.https ?? false,
+    ...(options.limits && { limits: options.limits }),
   });
   return {
     ...emulator,
