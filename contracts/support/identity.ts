@@ -112,6 +112,6 @@ export function probeAfterEnv(envArgs: string[], vaultUrl: string, credentials: 
   const envCommand = [process.execPath, CLI, 'env', '--url', target.origin, ...envArgs].map(quote).join(' ');
   const probe = [process.execPath, PROBE, vaultUrl, uniqueName('probe'), ...credentials].map(quote).join(' ');
   // An emulator in a container sees the CLI as a non-loopback caller: it needs the admin key.
-  const adminKey = target.adminKey === undefined ? {} : { KV_EMULATOR_ADMIN_KEY: target.adminKey };
+  const adminKey: Record<string, string> = target.adminKey === undefined ? {} : { KV_EMULATOR_ADMIN_KEY: target.adminKey };
   return run('/bin/sh', ['-c', `eval "$(${envCommand})" && exec ${probe}`], bareEnvironment(adminKey));
 }
