@@ -128,6 +128,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
     `  Storage           ${config.inMemory ? 'in memory (nothing is kept)' : join(config.dataDir, 'emulator.db')}`,
     `  Tenant            ${facts.tenantId}`,
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
+    `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     '',
