@@ -6,10 +6,8 @@
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, client, otherVaultUrl, skipReason, uniqueName } from '../support/target.js';
+import { expectedOutcomes, namesFor, OPS, outcomes, prepareState, type Op } from '../support/operations.js';
 import { assignRole, emulatorInfo, principals, secretCredential, type EmulatorInfo, type TestPrincipal } from '../support/identity.js';
-
-type Op = 'get' | 'listSecrets' | 'listVersions' | 'set' | 'update' | 'delete' | 'backup' | 'restore' | 'getDeleted' | 'listDeleted' | 'recover' | 'purge';
-const OPS: Op[] = ['get', 'listSecrets', 'listVersions', 'set', 'update', 'delete', 'backup', 'restore', 'getDeleted', 'listDeleted', 'recover', 'purge'];
 
 /** The data action each operation needs, and whether it is checked on the vault rather than the secret. */
 const ACTION: Record<Op, string> = {
@@ -43,29 +41,6 @@ const ROLES: Array<[string, Op[]]> = [
 type ScopeKind = 'root' | 'vault' | 'vault (ARM id)' | 'secret' | 'secret (ARM id)';
 const SCOPES: ScopeKind[] = ['root', 'vault', 'vault (ARM id)', 'secret', 'secret (ARM id)'];
 
-/** The state an allowed operation needs before it runs. */
-const STATE: Record<Op, 'none' | 'active' | 'deleted' | 'backup'> = {
-  get: 'active',
-  listSecrets: 'none',
-  listVersions: 'active',
-  set: 'none',
-  update: 'active',
-  delete: 'active',
-  backup: 'active',
-  restore: 'backup',
-  getDeleted: 'deleted',
-  listDeleted: 'none',
-  recover: 'deleted',
-  purge: 'deleted',
-};
-
-interface KvError {
-  code?: string;
-  message?: string;
-  innerError?: { code?: string };
-  innererror?: { code?: string };
-}
-
 interface Case {
   role: string;
   scope: ScopeKind | 'none';
@@ -98,7 +73,7 @@ describe.skipIf(skipReason('assigns roles through the emulator admin API'))('RBA
 
   async function prepare(role: string, scope: ScopeKind | 'none', allowed: Op[], index: number): Promise<Case> {
     const principal = await made.servicePrincipal('rbac');
-    const names = Object.fromEntries(OPS.map((op) => [op, `c${index}-${op}`])) as Record<Op, string>;
+    const names = namesFor(`c${index}`);
     let getAssignment: string | undefined;
     if (scope === 'root' || scope === 'vault' || scope === 'vault (ARM id)') {
       getAssignment = await assignRole(principal, role, scopeFor(scope, ''));
@@ -110,19 +85,8 @@ describe.skipIf(skipReason('assigns roles through the emulator admin API'))('RBA
     const kase: Case = { role, scope, allowed, principal, names, credentialClient: new SecretClient(otherVaultUrl(vault), await secretCredential(principal), options) };
     if (getAssignment !== undefined) kase.getAssignment = getAssignment;
     // Only operations expected to succeed need their secret in place: a denial is decided before any lookup.
-    await Promise.all(
-      allowed.map(async (op) => {
-        const name = names[op];
-        const state = STATE[op];
-        if (state === 'none') return;
-        await setup.setSecret(name, `value-${name}`);
-        if (state === 'deleted' || state === 'backup') {
-          if (state === 'backup') kase.blob = await setup.backupSecret(name);
-          await (await setup.beginDeleteSecret(name)).pollUntilDone();
-          if (state === 'backup') await setup.purgeDeletedSecret(name);
-        }
-      }),
-    );
+    const blob = await prepareState(setup, allowed, names);
+    if (blob) kase.blob = blob;
     return kase;
   }
 
@@ -144,47 +108,6 @@ describe.skipIf(skipReason('assigns roles through the emulator admin API'))('RBA
 
   afterAll(() => admin(`/vaults/${vault}`, { method: 'DELETE' }).catch(() => undefined));
 
-  /**
-   * The SDK's pager reports a failed page as "Pagination failed with unexpected statusCode 403" and drops
-   * the body, so list operations keep the raw response to read the service's error from.
-   */
-  async function run(kase: Case, op: Op, raw: { response?: { parsedBody?: unknown; bodyAsText?: string | null } }): Promise<unknown> {
-    const kv = kase.credentialClient;
-    const name = kase.names[op];
-    const onResponse = (response: { parsedBody?: unknown; bodyAsText?: string | null }) => void (raw.response = response);
-    switch (op) {
-      case 'get': {
-        let header: string | undefined;
-        const secret = await kv.getSecret(name, { onResponse: (r) => (header = r.headers.get('x-ms-keyvault-rbac-assignment-id') ?? undefined) });
-        expect(secret.value).toBe(`value-${name}`);
-        expect(header).toBe(kase.getAssignment?.replaceAll('-', ''));
-        return secret;
-      }
-      case 'listSecrets':
-        return (await kv.listPropertiesOfSecrets({ onResponse }).byPage().next()).value;
-      case 'listVersions':
-        return expect((await kv.listPropertiesOfSecretVersions(name, { onResponse }).byPage().next()).value).toHaveLength(1);
-      case 'set':
-        return kv.setSecret(name, 'set-by-case');
-      case 'update':
-        return expect((await kv.updateSecretProperties(name, '', { tags: { by: 'case' } })).tags).toEqual({ by: 'case' });
-      case 'delete':
-        return (await kv.beginDeleteSecret(name)).pollUntilDone();
-      case 'backup':
-        return expect((await kv.backupSecret(name))?.length).toBeGreaterThan(0);
-      case 'restore':
-        return expect((await kv.restoreSecretBackup(kase.blob ?? new Uint8Array([1, 2, 3]))).name).toBe(name);
-      case 'getDeleted':
-        return expect((await kv.getDeletedSecret(name)).recoveryId).toContain(`/deletedsecrets/${name}`);
-      case 'listDeleted':
-        return (await kv.listDeletedSecrets({ onResponse }).byPage().next()).value;
-      case 'recover':
-        return (await kv.beginRecoverDeletedSecret(name)).pollUntilDone();
-      case 'purge':
-        return kv.purgeDeletedSecret(name);
-    }
-  }
-
   function denial(kase: Case, op: Op, region: string): string {
     const vaultId = `/subscriptions/${facts.subscriptionId}/resourcegroups/${facts.resourceGroup}/providers/microsoft.keyvault/vaults/${vault}`;
     const resource = VAULT_LEVEL.includes(op) ? vaultId : `${vaultId}/secrets/${kase.names[op]}`;
@@ -203,26 +126,10 @@ describe.skipIf(skipReason('assigns roles through the emulator admin API'))('RBA
 
   async function check(key: string) {
     const kase = cases.get(key)!;
-    const outcomes = await Promise.all(
-      OPS.map(async (op) => {
-        const raw: { response?: { parsedBody?: unknown; bodyAsText?: string | null } } = {};
-        try {
-          await run(kase, op, raw);
-          return { op, outcome: 'allowed' };
-        } catch (error) {
-          const e = error as { statusCode?: number; code?: string; message: string; details?: { error?: KvError }; response?: { headers: { get(n: string): string | undefined } } };
-          const body = (e.details?.error ? e.details : (raw.response?.parsedBody ?? JSON.parse(raw.response?.bodyAsText ?? '{}'))) as { error?: KvError };
-          const inner = body.error?.innerError?.code ?? body.error?.innererror?.code;
-          if (e.statusCode === 403 && body.error?.code === 'Forbidden' && inner === 'ForbiddenByRbac') {
-            const message = body.error.message;
-            const expected = denial(kase, op, e.response?.headers.get('x-ms-keyvault-region') ?? '');
-            return { op, outcome: message === expected ? 'denied' : `denied with another message: ${JSON.stringify(message)} instead of ${JSON.stringify(expected)}` };
-          }
-          return { op, outcome: `failed: ${e.statusCode ?? ''} ${e.code ?? ''} ${e.message}` };
-        }
-      }),
-    );
-    expect(outcomes.map((o) => `${o.op}: ${o.outcome}`)).toEqual(OPS.map((op) => `${op}: ${kase.allowed.includes(op) ? 'allowed' : 'denied'}`));
+    let getAssignment: string | undefined;
+    const ctx = { kv: kase.credentialClient, names: kase.names, ...(kase.blob && { blob: kase.blob }), onGetAssignment: (h: string | undefined) => (getAssignment = h) };
+    expect(await outcomes(ctx, 'ForbiddenByRbac', (op, region) => denial(kase, op, region))).toEqual(expectedOutcomes((op) => kase.allowed.includes(op)));
+    if (kase.allowed.includes('get')) expect(getAssignment).toBe(kase.getAssignment?.replaceAll('-', ''));
   }
 
   describe.each(ROLES.map(([role]) => role))('%s', (role) => {

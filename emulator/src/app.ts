@@ -9,7 +9,6 @@ import { parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
-import { LATEST_API_VERSION } from './http/api-version.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
 import { installAuthorization } from './http/authorization.js';
