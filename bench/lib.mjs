@@ -1,0 +1,173 @@
+// Helpers shared by the benchmark scripts: start the emulator through its real CLI, talk to it over
+// HTTPS as a client would (trusting its CA, bearer token from its managed-identity endpoint), read a
+// process's resident memory, and small statistics.
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'emulator/dist/main.js');
+export const RESOLVER = join(ROOT, 'emulator/dist/localhost-resolver.cjs');
+export const API_VERSION = '7.6';
+
+/** Environment for children: none of the caller's NODE_OPTIONS (a resolver or inspector would skew timings). */
+export function childEnv(extra = {}) {
+  const env = { ...process.env, NODE_OPTIONS: '' };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return { ...env, ...extra };
+}
+
+/**
+ * Spawns `kv-emulator start` and resolves once its banner says it listens. `spawnedAt` and `listeningAt`
+ * are performance.now() readings of this process.
+ */
+export function startEmulator({ dataDir, args = [], env = {} }) {
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--data-dir', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(env),
+  });
+  return new Promise((resolvePromise, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`the emulator did not start:\n${output}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(output);
+      if (match && timer) {
+        const listeningAt = performance.now();
+        clearTimeout(timer);
+        const port = Number(match[1]);
+        resolvePromise({
+          child,
+          port,
+          pid: child.pid,
+          origin: `https://localhost:${port}`,
+          dataDir,
+          spawnedAt,
+          listeningAt,
+          stop: () => stopChild(child),
+        });
+      }
+    });
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the emulator exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+export function stopChild(child, signal = 'SIGTERM') {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill(signal);
+  });
+}
+
+/** A data directory holding `from`'s CA, keys and identity secrets but not its database. */
+export function dataDirSharingKeys(from) {
+  const dir = mkdtempSync(join(tmpdir(), 'kv-bench-'));
+  for (const file of readdirSync(from)) if (!file.startsWith('emulator.db')) copyFileSync(join(from, file), join(dir, file));
+  return dir;
+}
+
+/** One HTTPS request trusting the emulator's CA; resolves { status, headers, body (string) }. */
+export function call(origin, path, { method = 'GET', headers = {}, body, ca } = {}) {
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolvePromise, reject) => {
+    const req = httpsRequest(
+      new URL(path, origin),
+      {
+        method,
+        ca,
+        headers: { ...(payload !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }), ...headers },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolvePromise({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** What a benchmark needs to call an emulator's data plane: its origin, CA and a valid bearer token. */
+export async function clientOf(emulator) {
+  const ca = readFileSync(join(emulator.dataDir, 'ca.pem'), 'utf8');
+  const identityHeader = readFileSync(join(emulator.dataDir, 'identity-header'), 'utf8').trim();
+  const res = await call(emulator.origin, '/msi/token?api-version=2019-08-01&resource=https://vault.azure.net', {
+    headers: { 'x-identity-header': identityHeader },
+    ca,
+  });
+  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${res.body}`);
+  const token = JSON.parse(res.body).access_token;
+  const auth = { authorization: `Bearer ${token}` };
+  return {
+    origin: emulator.origin,
+    ca,
+    token,
+    async request(path, options = {}) {
+      const full = path.includes('api-version=') ? path : `${path}${path.includes('?') ? '&' : '?'}api-version=${API_VERSION}`;
+      const res = await call(emulator.origin, full, { ...options, headers: { ...auth, ...options.headers }, ca });
+      return res;
+    },
+    async admin(path, options = {}) {
+      const res = await call(emulator.origin, `/_emulator${path}`, { ...options, ca });
+      if (res.status >= 300) throw new Error(`admin ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+      return res.body ? JSON.parse(res.body) : undefined;
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), and its peak. */
+export function residentMemory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Runs bench/load.mjs in its own process with `spec`; resolves its JSON result. */
+export function runLoad(spec) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench/load.mjs')], { stdio: ['pipe', 'pipe', 'inherit'], env: childEnv() });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}: ${out}`));
+      try {
+        resolvePromise(JSON.parse(out));
+      } catch (error) {
+        reject(new Error(`load generator printed no result: ${out}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(spec));
+  });
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Nearest-rank percentile of unsorted samples. */
+export function percentile(values, p) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** CPU time (user + system) a process has used so far, in milliseconds (Linux /proc, 10 ms resolution). */
+export function cpuTimeMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

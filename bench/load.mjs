@@ -1,0 +1,112 @@
+// The load generator, always run in its own process (bench/lib.mjs runLoad) so it never shares an event
+// loop with the server it measures. Reads one JSON spec on stdin, prints one JSON result on stdout.
+//   mode "autocannon": autocannon against one path (or a rotating path template), at full speed or at a
+//     fixed overall rate; latencies are kept as exact milliseconds (autocannon's own histogram rounds to
+//     whole milliseconds).
+//   mode "sequential": one keep-alive connection per target, one request at a time, alternating between
+//     targets, for service-time latency: "get-random" reads random secrets of a set, "pages" follows
+//     nextLink through the whole list.
+import autocannon from 'autocannon';
+import { Agent, request as httpsRequest } from 'node:https';
+import { percentile } from './lib.mjs';
+
+const spec = JSON.parse(await new Promise((done) => {
+  let text = '';
+  process.stdin.on('data', (c) => (text += c));
+  process.stdin.on('end', () => done(text));
+}));
+
+function summary(latencies) {
+  const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
+  return { count: latencies.length, mean, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+}
+
+async function runAutocannon() {
+  const { origin, headers = {}, method = 'GET', path, pathTemplate, modulo = 1000, body, connections = 10, duration = 5, overallRate, warmupSeconds = 1 } = spec;
+  const url = new URL(origin);
+  let counter = 0;
+  const options = {
+    url: origin,
+    hostname: url.hostname,
+    connections,
+    pipelining: 1,
+    duration,
+    ...(overallRate && { overallRate }),
+    method,
+    headers: { ...headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, path: pathTemplate ? pathTemplate.replaceAll('{i}', String(counter++ % modulo)) : path }),
+      },
+    ],
+  };
+  if (warmupSeconds > 0) await autocannon({ ...options, duration: warmupSeconds, overallRate: undefined });
+  const latencies = [];
+  const statuses = {};
+  const instance = autocannon(options);
+  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+  });
+  const result = await instance;
+  return {
+    rps: result.requests.average,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statuses,
+    latency: summary(latencies),
+  };
+}
+
+/**
+ * One request at a time per target, alternating between the targets request by request, so that what
+ * else the machine is doing weighs on every target alike (a ratio between targets stays meaningful on a
+ * busy machine even when the absolute latencies do not).
+ */
+async function runSequential() {
+  const { targets, kind, durationMs = 3000 } = spec;
+  const states = targets.map((t) => ({
+    ...t,
+    agent: new Agent({ keepAlive: true, maxSockets: 1, ca: t.ca }),
+    latencies: [],
+    statuses: {},
+    next: t.firstPath,
+    pagesFollowed: 0,
+  }));
+  const get = (state, path) =>
+    new Promise((done, fail) => {
+      const started = process.hrtime.bigint();
+      const req = httpsRequest(new URL(path, state.origin), { agent: state.agent, headers: state.headers, ca: state.ca }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => done({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+      });
+      req.on('error', fail);
+      req.end();
+    });
+  const pathFor = (state) => (kind === 'get-random' ? `/secrets/${state.prefix}${Math.floor(Math.random() * state.total)}?api-version=7.6` : state.next);
+  const step = async (state, record) => {
+    const res = await get(state, pathFor(state));
+    if (record) {
+      state.statuses[res.status] = (state.statuses[res.status] ?? 0) + 1;
+      if (res.status === 200) state.latencies.push(res.ms);
+    }
+    if (kind === 'pages') {
+      const link = res.status === 200 ? JSON.parse(res.body).nextLink : null;
+      state.next = link ? new URL(link).pathname + new URL(link).search : state.firstPath;
+      if (link && record) state.pagesFollowed += 1;
+    }
+  };
+  // Warm the connections and the JIT before measuring.
+  for (let i = 0; i < 200; i++) for (const state of states) await step(state, false);
+  const deadline = performance.now() + durationMs;
+  while (performance.now() < deadline) for (const state of states) await step(state, true);
+  for (const state of states) state.agent.destroy();
+  return states.map((state) => ({ statuses: state.statuses, latency: summary(state.latencies), ...(kind === 'pages' && { pagesFollowed: state.pagesFollowed }) }));
+}
+
+const result = spec.mode === 'sequential' ? await runSequential() : await runAutocannon();
+process.stdout.write(JSON.stringify(result));
