@@ -31,12 +31,14 @@ const key = (name: string) => name.toLowerCase();
 
 const HEAD_COLUMNS = 's.name, s.name_key, s.latest_version, s.managed, s.kid, s.deleted_date, s.scheduled_purge_date';
 const VERSION_COLUMNS = 'v.version, v.value, v.content_type, v.tags, v.enabled, v.nbf, v.exp, v.created, v.updated';
+/** List items never carry values (as on the service), so lists do not read them: a page costs the same whatever the values' size. */
+const LISTED_VERSION_COLUMNS = VERSION_COLUMNS.replace('v.value', "'' AS value");
 
 export class SqliteSecretRepository implements SecretRepository {
   private readonly stmt;
 
   constructor(private readonly db: SqliteDatabase) {
-    const joined = `SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
+    const joined = `SELECT ${HEAD_COLUMNS}, ${LISTED_VERSION_COLUMNS} FROM secrets s
       JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version`;
     this.stmt = {
       findHead: db.prepare('SELECT name, latest_version, managed, kid, deleted_date, scheduled_purge_date FROM secrets WHERE vault = ? AND name_key = ?'),
@@ -53,7 +55,7 @@ export class SqliteSecretRepository implements SecretRepository {
       listDeleted: db.prepare(
         `${joined} WHERE s.vault = ? AND s.deleted_date IS NOT NULL AND s.scheduled_purge_date > ? AND s.name_key > ? ORDER BY s.name_key LIMIT ?`,
       ),
-      listVersions: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? AND v.version > ? ORDER BY v.version LIMIT ?`),
+      listVersions: db.prepare(`SELECT ${LISTED_VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? AND v.version > ? ORDER BY v.version LIMIT ?`),
       allVersions: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? ORDER BY v.seq`),
       markDeleted: db.prepare('UPDATE secrets SET deleted_date = ?, scheduled_purge_date = ? WHERE vault = ? AND name_key = ?'),
       recover: db.prepare('UPDATE secrets SET deleted_date = NULL, scheduled_purge_date = NULL WHERE vault = ? AND name_key = ?'),
