@@ -6,8 +6,10 @@
 //   mode "sequential": one keep-alive connection per target, one request at a time, alternating between
 //     targets, for service-time latency: "get-random" reads random secrets of a set, "pages" follows
 //     nextLink through the whole list.
+//   mode "paced": open-loop requests at a fixed rate (see runPaced).
 import autocannon from 'autocannon';
 import { Agent, request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { percentile } from './lib.mjs';
 
 const spec = JSON.parse(await new Promise((done) => {
@@ -108,5 +110,97 @@ async function runSequential() {
   return states.map((state) => ({ statuses: state.statuses, latency: summary(state.latencies), ...(kind === 'pages' && { pagesFollowed: state.pagesFollowed }) }));
 }
 
-const result = spec.mode === 'sequential' ? await runSequential() : await runAutocannon();
+/**
+ * Open-loop load at a fixed rate: requests fall due on a schedule (checked every millisecond) whatever
+ * the answers, and each latency counts from the moment its request was due, so waiting for a free
+ * connection counts too. autocannon's own rate limit cannot serve here: it lets each connection send its
+ * whole second's quota back to back, then idle, so a "half rate" run is bursts at full speed. The client
+ * is a minimal HTTP/1.1 one over raw TLS sockets (prebuilt request bytes, content-length framing), light
+ * enough for one process to pace thousands of requests a second without delaying them itself.
+ */
+async function runPaced() {
+  const { origin, ca, headers = {}, method = 'GET', path, pathTemplate, modulo = 1000, body, rate, duration = 5, connections = 32 } = spec;
+  const url = new URL(origin);
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const head = Object.entries({ host: url.host, ...headers, ...(payload && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  let counter = 0;
+  const requestBytes = () => {
+    const requestPath = pathTemplate ? pathTemplate.replaceAll('{i}', String(counter++ % modulo)) : path;
+    return Buffer.from(`${method} ${requestPath} HTTP/1.1\r\n${head}\r\n${payload}`);
+  };
+  const latencies = [];
+  const statuses = {};
+  const due = [];
+  let sent = 0;
+  let done = 0;
+  let errors = 0;
+  const idle = [];
+  const open = (slot) =>
+    new Promise((ready) => {
+      const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca, servername: 'localhost' });
+      let buffer = Buffer.alloc(0);
+      let current;
+      socket.on('data', (chunk) => {
+        buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+        for (;;) {
+          const end = buffer.indexOf('\r\n\r\n');
+          if (end < 0 || !current) return;
+          const text = buffer.subarray(0, end).toString('latin1');
+          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1] ?? 0);
+          if (buffer.length < end + 4 + length) return;
+          buffer = buffer.subarray(end + 4 + length);
+          const status = Number(text.slice(9, 12));
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (current.record && status >= 200 && status < 300) latencies.push(performance.now() - current.dueAt);
+          done += 1;
+          current = undefined;
+          next(slot);
+        }
+      });
+      socket.on('error', () => {
+        errors += 1;
+      });
+      socket.once('secureConnect', () => ready());
+      slot.send = (job) => {
+        current = job;
+        socket.write(requestBytes());
+      };
+      slot.close = () => socket.destroy();
+    });
+  const next = (slot) => {
+    const job = due.shift();
+    if (job) slot.send(job);
+    else idle.push(slot);
+  };
+  const slots = Array.from({ length: connections }, () => ({}));
+  await Promise.all(slots.map(open));
+  idle.push(...slots);
+  // The first second warms up (JIT, caches); it is not counted.
+  const start = performance.now() + 10;
+  const measureFrom = start + 1000;
+  const end = measureFrom + duration * 1000;
+  await new Promise((finish) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const owed = Math.floor((Math.min(now, end) - start) * (rate / 1000));
+      while (sent < owed) {
+        const dueAt = start + (sent++ * 1000) / rate;
+        due.push({ dueAt, record: dueAt >= measureFrom });
+        const slot = idle.pop();
+        if (slot) next(slot);
+      }
+      if (now >= end && done + errors >= sent) {
+        clearInterval(timer);
+        finish();
+      }
+    }, 1);
+  });
+  for (const slot of slots) slot.close();
+  const non2xx = Object.entries(statuses).filter(([status]) => status < 200 || status >= 300).reduce((n, [, c]) => n + c, 0);
+  return { rps: latencies.length / duration, total: done, errors, non2xx, statuses, latency: summary(latencies), ...(spec.rawLatencies && { latencies }) };
+}
+
+const result = spec.mode === 'sequential' ? await runSequential() : spec.mode === 'paced' ? await runPaced() : await runAutocannon();
 process.stdout.write(JSON.stringify(result));
