@@ -150,29 +150,6 @@ export function runLoad(spec) {
   });
 }
 
-/**
- * Open-loop load at `spec.rate` requests per second (load.mjs mode "paced"), split over as many load
- * processes as it takes for none of them to send more than `perProcess` a second (one Node process
- * cannot pace many more HTTPS requests than that without delaying them itself).
- */
-export async function runPaced(spec, perProcess = 2500) {
-  const processes = Math.max(1, Math.ceil(spec.rate / perProcess));
-  const parts = await Promise.all(Array.from({ length: processes }, () => runLoad({ ...spec, mode: 'paced', rate: spec.rate / processes, rawLatencies: true })));
-  const latencies = parts.flatMap((p) => p.latencies);
-  const statuses = {};
-  for (const part of parts) for (const [status, count] of Object.entries(part.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
-  const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
-  return {
-    processes,
-    rps: parts.reduce((n, p) => n + p.rps, 0),
-    total: parts.reduce((n, p) => n + p.total, 0),
-    errors: parts.reduce((n, p) => n + p.errors, 0),
-    non2xx: parts.reduce((n, p) => n + p.non2xx, 0),
-    statuses,
-    latency: { count: latencies.length, mean, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
-  };
-}
-
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

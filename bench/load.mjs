@@ -199,7 +199,7 @@ async function runPaced() {
   });
   for (const slot of slots) slot.close();
   const non2xx = Object.entries(statuses).filter(([status]) => status < 200 || status >= 300).reduce((n, [, c]) => n + c, 0);
-  return { rps: latencies.length / duration, total: done, errors, non2xx, statuses, latency: summary(latencies), ...(spec.rawLatencies && { latencies }) };
+  return { rps: latencies.length / duration, total: done, errors, non2xx, statuses, latency: summary(latencies) };
 }
 
 const result = spec.mode === 'sequential' ? await runSequential() : spec.mode === 'paced' ? await runPaced() : await runAutocannon();
