@@ -3,6 +3,7 @@
 // directory. After every restart each write it acknowledged with 200 is there, versions and values
 // alike, listed once, and the database passes PRAGMA integrity_check.
 import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ const dataDir = newDataDir('kv-crash-');
 const running: ChildEmulator[] = [];
 afterAll(async () => {
   for (const emulator of running) await emulator.kill();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function start(): Promise<{ emulator: ChildEmulator; agent: Agent; auth: Record<string, string> }> {

@@ -1,7 +1,7 @@
 // Robustness tests drive the emulator as a separate process through its real CLI (emulator/dist, built
 // by `npm test`), over real HTTPS, so that a crash, a hang or a lost write is seen as a client sees it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ export interface ChildEmulator {
   /** Everything the process printed (stdout and stderr). */
   output(): string;
   alive(): boolean;
-  /** SIGTERM and wait for exit. */
+  /** SIGTERM and wait for exit; a data directory the emulator was started on without being given one is removed. */
   stop(): Promise<void>;
   /** SIGKILL and wait for exit. */
   kill(): Promise<void>;
@@ -29,6 +29,7 @@ export function newDataDir(prefix = 'kv-robust-'): string {
 
 export async function startChild(options: { dataDir?: string; args?: string[] } = {}): Promise<ChildEmulator> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
+  const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? newDataDir();
   const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,7 +68,10 @@ export async function startChild(options: { dataDir?: string; args?: string[] } 
     ca: readFileSync(join(dataDir, 'ca.pem'), 'utf8'),
     output: () => output,
     alive: () => child.exitCode === null && child.signalCode === null,
-    stop: () => waitExit('SIGTERM'),
+    stop: async () => {
+      await waitExit('SIGTERM');
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
     kill: () => waitExit('SIGKILL'),
   };
 }
