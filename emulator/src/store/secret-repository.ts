@@ -42,7 +42,12 @@ export class SqliteSecretRepository implements SecretRepository {
       JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version`;
     this.stmt = {
       findHead: db.prepare('SELECT name, latest_version, managed, kid, deleted_date, scheduled_purge_date FROM secrets WHERE vault = ? AND name_key = ?'),
-      findVersion: db.prepare(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.vault = ? AND v.name_key = ? AND v.version = ?`),
+      findLatest: db.prepare(`SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
+        JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version
+        WHERE s.vault = ? AND s.name_key = ?`),
+      findWithVersion: db.prepare(`SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
+        JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = ?
+        WHERE s.vault = ? AND s.name_key = ?`),
       upsertHead: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid) VALUES (@vault, @key, @name, @latest, @managed, @kid)
         ON CONFLICT (vault, name_key) DO UPDATE SET latest_version = excluded.latest_version`),
       insertHeadFull: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, deleted_date, scheduled_purge_date)
@@ -73,9 +78,11 @@ export class SqliteSecretRepository implements SecretRepository {
     return row && toHead(row);
   }
 
-  findVersion(vault: string, name: string, version: string): SecretVersion | undefined {
-    const row = this.stmt.findVersion.get(vault, key(name), version) as VersionRow | undefined;
-    return row && toVersion(name, row);
+  findSecret(vault: string, name: string, version?: string): Secret | undefined {
+    const row = (version === undefined ? this.stmt.findLatest.get(vault, key(name)) : this.stmt.findWithVersion.get(version, vault, key(name))) as
+      | JoinedRow
+      | undefined;
+    return row && toSecret(row);
   }
 
   addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void {

@@ -14,8 +14,8 @@ export interface ListOptions {
 
 export interface SecretRepository {
   findHead(vault: string, name: string): SecretHead | undefined;
-  /** `name` is reported back as given: pass the stored casing. */
-  findVersion(vault: string, name: string, version: string): SecretVersion | undefined;
+  /** The secret (in any state) with its latest version, or the given one; one lookup for the hot read path. */
+  findSecret(vault: string, name: string, version?: string): Secret | undefined;
   /** Adds a version and makes it the latest; creates the secret if it does not exist. */
   addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void;
   updateVersion(vault: string, version: SecretVersion): void;

@@ -211,9 +211,9 @@ export class SecretService {
 
   /** The latest version of a secret in any state, without access rules (config seeding). */
   peekLatest(vault: Vault, name: string): (SecretVersion & { managed: boolean; deleted: boolean }) | undefined {
-    const head = this.liveHead(vault, name);
-    const latest = head && this.repo.findVersion(vault.name, head.name, head.latestVersion);
-    return head && latest && { ...latest, managed: head.managed, deleted: head.deleted !== undefined };
+    const secret = this.repo.findSecret(vault.name, name);
+    if (!secret || this.purgedIfExpired(vault, secret.head)) return undefined;
+    return { ...secret.version, managed: secret.head.managed, deleted: secret.head.deleted !== undefined };
   }
 
   exportVault(vault: Vault): SecretSnapshot[] {
@@ -240,33 +240,31 @@ export class SecretService {
   /** The secret's head, treating a deleted secret past its purge date as purged (and purging it). */
   private liveHead(vault: Vault, name: string): SecretHead | undefined {
     const head = this.repo.findHead(vault.name, name);
-    if (head?.deleted && head.deleted.scheduledPurgeDate <= this.nowSeconds()) {
-      this.repo.purge(vault.name, head.name);
-      return undefined;
-    }
-    return head;
+    return head && this.purgedIfExpired(vault, head) ? undefined : head;
+  }
+
+  /** Purges a soft-deleted secret whose scheduled purge date has come; says whether it did. */
+  private purgedIfExpired(vault: Vault, head: SecretHead): boolean {
+    if (!head.deleted || head.deleted.scheduledPurgeDate > this.nowSeconds()) return false;
+    this.repo.purge(vault.name, head.name);
+    return true;
   }
 
   private findActive(vault: Vault, name: string, version: string): Secret {
     checkName(name);
-    const head = this.liveHead(vault, name);
-    if (!head || head.deleted) throw errors.secretNotFound(name);
-    if (version === '') {
-      const latest = this.repo.findVersion(vault.name, head.name, head.latestVersion);
-      if (!latest) throw errors.secretNotFound(name);
-      return { head, version: latest };
-    }
-    const found = isVersionShaped(version) ? this.repo.findVersion(vault.name, head.name, version.toLowerCase()) : undefined;
-    if (!found) throw errors.secretNotFound(`${name}/${version}`);
-    return { head, version: found };
+    const wanted = version === '' ? undefined : version.toLowerCase();
+    const found = wanted === undefined || isVersionShaped(wanted) ? this.repo.findSecret(vault.name, name, wanted) : undefined;
+    if (found && !found.head.deleted) return found;
+    if (wanted === undefined || found?.head.deleted) throw errors.secretNotFound(name);
+    // No such version: the message names the version only when the secret itself exists.
+    const head = this.repo.findHead(vault.name, name);
+    throw errors.secretNotFound(head && !head.deleted ? `${name}/${version}` : name);
   }
 
   private findDeleted(vault: Vault, name: string, notFound: (name: string) => Error = errors.deletedSecretNotFound): Secret {
-    const head = this.liveHead(vault, name);
-    if (!head?.deleted) throw notFound(name);
-    const latest = this.repo.findVersion(vault.name, head.name, head.latestVersion);
-    if (!latest) throw notFound(name);
-    return { head, version: latest };
+    const secret = this.repo.findSecret(vault.name, name);
+    if (!secret?.head.deleted || this.purgedIfExpired(vault, secret.head)) throw notFound(name);
+    return secret;
   }
 }
 
