@@ -4,7 +4,8 @@
 // SQL batches (a one-row result for SELECT 1, DONE for everything else) and ATTENTION. Tests stop and
 // start it to play a database that goes away and comes back, and change its password to play a
 // rotated credential. CI has no SQL Server; with Docker the same tests run against the real one.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 
 const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, TABULAR_RESULT: 0x04, ATTENTION: 0x06, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
 const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, LOGINACK: 0xad, ROW: 0xd1, ENVCHANGE: 0xe3, DONE: 0xfd } as const;
@@ -19,10 +20,7 @@ export interface FakeTdsServerOptions {
   port?: number;
 }
 
-export class FakeTdsServer {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private boundPort: number;
+export class FakeTdsServer extends LoopbackServer {
   private password: string;
   /** Successful logins since creation. */
   logins = 0;
@@ -32,53 +30,23 @@ export class FakeTdsServer {
   queries = 0;
 
   constructor(private readonly options: FakeTdsServerOptions) {
-    this.boundPort = options.port ?? 0;
+    super(options.port ?? 0);
     this.password = options.password;
-  }
-
-  get port(): number {
-    return this.boundPort;
   }
 
   /** A connection string for the current password (no encryption: the double does not do TLS). */
   connectionString(password = this.password): string {
-    return `Server=127.0.0.1,${this.boundPort};Database=master;User Id=${this.options.user};Password=${password};Encrypt=false;TrustServerCertificate=true;Connect Timeout=5`;
-  }
-
-  async start(): Promise<this> {
-    if (this.server) return this;
-    const server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.boundPort, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.boundPort = (server.address() as { port: number }).port;
-    this.server = server;
-    return this;
-  }
-
-  /** Stops listening and drops every open connection, as a database that goes down. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    return `Server=127.0.0.1,${this.port};Database=master;User Id=${this.options.user};Password=${password};Encrypt=false;TrustServerCertificate=true;Connect Timeout=5`;
   }
 
   /** Changes the password and drops open connections (as an admin who rotates it and kills sessions). */
   rotatePassword(password: string): void {
     this.password = password;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    this.dropConnections();
   }
 
-  private accept(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+  protected accept(socket: Socket): void {
+    this.track(socket);
     socket.on('error', () => socket.destroy());
     let buffered = Buffer.alloc(0);
     let message: Buffer[] = [];
