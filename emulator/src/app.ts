@@ -11,9 +11,9 @@ import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
-import { installAuthorization } from './http/authorization.js';
+import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
-import { installFaults } from './http/faults.js';
+import { faultStep } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -196,12 +196,16 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   installJsonParser(app);
   installErrorMapper(app, (request) => notFoundError(app, request));
-  installPipeline(app, { vaults, tokens, defaultVault: config.defaultVault, region: config.region, serviceVersion: SERVICE_VERSION });
-  installFaults(app, faults);
-  installAuthorization(app, {
-    access,
+  installPipeline(app, {
+    vaults,
+    tokens,
+    defaultVault: config.defaultVault,
     region: config.region,
-    location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP },
+    serviceVersion: SERVICE_VERSION,
+    steps: [
+      authorizationStep({ access, region: config.region, location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP } }),
+      faultStep(faults),
+    ],
   });
 
   const facts = (origin: string): EmulatorFacts => {

@@ -110,6 +110,10 @@ export class FaultInjector {
   }
 
   /** The first armed rule matching the request fires (and counts down). */
+  isEmpty(): boolean {
+    return this.rules.length === 0;
+  }
+
   check(request: RequestFacts): FaultOutcome | undefined {
     if (this.rules.length === 0) return undefined;
     const rule = this.rules.find((r) => matches(r.match, request));

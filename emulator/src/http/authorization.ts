@@ -1,14 +1,13 @@
-// Data-plane authorization (spec §5.2, §7): runs in onRequest right after authentication, before the
+// Data-plane authorization (spec §5.2, §7): a pipeline step (http/pipeline.ts) right after authentication, before the
 // body is parsed and before the secret is looked up, so an unauthorized caller gets 403 even for a
 // malformed request or a missing secret. Each route names the operation it performs in its config; the
 // decision comes from the access layer, the 403 from the error catalog. RBAC-authorized requests carry
 // x-ms-keyvault-rbac-assignment-id, as on the service.
-import type { FastifyInstance } from 'fastify';
 import { assignmentHeader, describeCaller, type Caller } from '../access/evaluate.js';
 import { armResourceId, type ArmLocation } from '../access/scopes.js';
 import type { AccessControl } from '../access/service.js';
 import { errors } from '../errors.js';
-import { surfaceOf } from './pipeline.js';
+import type { DataPlaneStep } from './pipeline.js';
 
 export interface AuthorizationOptions {
   access: AccessControl;
@@ -16,10 +15,9 @@ export interface AuthorizationOptions {
   location: ArmLocation;
 }
 
-export function installAuthorization(app: FastifyInstance, options: AuthorizationOptions): void {
-  app.addHook('onRequest', async (request, reply) => {
-    if (surfaceOf(request) !== 'data') return;
-    const operation = request.routeOptions.config?.permission;
+export function authorizationStep(options: AuthorizationOptions): DataPlaneStep {
+  return (request, reply) => {
+    const operation = request.kv.permission;
     const claims = request.kv.claims;
     if (operation === undefined || claims === undefined) return;
     const vault = request.kv.vault();
@@ -51,5 +49,5 @@ export function installAuthorization(app: FastifyInstance, options: Authorizatio
       vault: vault.name,
       region: options.region,
     });
-  });
+  };
 }

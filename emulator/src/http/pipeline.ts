@@ -1,13 +1,15 @@
-// The request pipeline, in order:
-//   1. onRequest (every request): request id, the echo of x-ms-client-request-id, the headers every Key
-//      Vault response carries (spec §4), and the request context (origin, addressed vault).
-//   2. onRequest (data plane only): the bearer-token check, before body parsing, so the SDK's body-less
-//      challenge probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check.
-//   3. onRequest (data plane, http/authorization.ts): authorization against the route's `permission`,
-//      still before body parsing, so an unauthorized caller gets 403 before any 400 or 404 (spec §5.2).
+// The request pipeline: one onRequest hook, synchronous unless a token is seen for the first time or a
+// fault delays the answer. In order:
+//   1. every request: request id, the echo of x-ms-client-request-id, the headers every Key Vault
+//      response carries (spec §4), and the request context (origin, addressed vault, the route's surface
+//      and permission, read once).
+//   2. data plane only: the bearer-token check, before body parsing, so the SDK's body-less challenge
+//      probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check;
+//   3. then the data-plane steps, in order (http/authorization.ts: 403 before any 400 or 404, spec §5.2;
+//      http/faults.ts: injected faults);
 //   4. the route handler: parse, call the domain, present.
-// Unknown data-plane paths go through 1-2 as well (an unauthenticated caller gets 401 before 404/405).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { errors } from '../errors.js';
 import type { TokenClaims, TokenService } from '../identity/tokens.js';
@@ -28,6 +30,10 @@ export interface RequestContext {
   /** The vault the Host header names (lower case). */
   vaultName: string;
   apiVersion: string;
+  /** Which part of the API the route belongs to (unknown paths: the data plane). */
+  surface: Surface;
+  /** What a data-plane route needs the caller to be allowed to do. */
+  permission: Permission | undefined;
   claims?: TokenClaims;
   /** The addressed vault, created on first use unless strict (resolved once, after authentication). */
   vault(): Vault;
@@ -43,12 +49,19 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * A data-plane step run after authentication and the api-version check. It throws a KvError to answer
+ * instead of the route, or returns a promise to hold the request (a delay); otherwise it returns nothing.
+ */
+export type DataPlaneStep = (request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+
 export interface PipelineOptions {
   vaults: VaultService;
   tokens: TokenService;
   defaultVault: string;
   region: string;
   serviceVersion: string;
+  steps: DataPlaneStep[];
 }
 
 /** Host names that select a vault: <name>.vault.azure.net, <name>.vault.localhost, <name>.localhost. */
@@ -85,13 +98,57 @@ export function challengeHeader(request: FastifyRequest, tenantId: string): stri
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export function surfaceOf(request: FastifyRequest): Surface {
-  return request.routeOptions.config?.surface ?? 'data';
+  return request.kv?.surface ?? request.routeOptions.config?.surface ?? 'data';
+}
+
+/** x-ms-keyvault-network-info names the caller's address; computed once per connection. */
+const networkInfo = new WeakMap<object, string>();
+
+function networkInfoOf(request: FastifyRequest): string {
+  const socket = request.raw.socket;
+  let info = networkInfo.get(socket);
+  if (info === undefined) {
+    const ip = request.ip;
+    info = `conn_type=${ip.includes(':') ? 'Ipv6' : 'Ipv4'};addr=${ip};act_addr_fam=InterNetwork;`;
+    networkInfo.set(socket, info);
+  }
+  return info;
 }
 
 export function installPipeline(app: FastifyInstance, options: PipelineOptions): void {
   app.decorateRequest('kv', null as unknown as RequestContext);
+  const { tokens, steps } = options;
 
-  app.addHook('onRequest', async (request, reply) => {
+  const continueFrom = (index: number, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    try {
+      for (let i = index; i < steps.length; i++) {
+        const pending = steps[i]!(request, reply);
+        if (pending) {
+          pending.then(() => continueFrom(i + 1, request, reply, done), done);
+          return;
+        }
+      }
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
+  };
+
+  const authenticated = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, claims: TokenClaims): void => {
+    request.kv.claims = claims;
+    try {
+      request.kv.apiVersion = checkApiVersion((request.query as Record<string, unknown>)['api-version']);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    continueFrom(0, request, reply, done);
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const config = request.routeOptions.config;
+    const surface = config?.surface ?? 'data';
     const clientRequestId = request.headers['x-ms-client-request-id'];
     reply.headers({
       'cache-control': 'no-cache',
@@ -101,7 +158,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
       ...(typeof clientRequestId === 'string' && { 'x-ms-client-request-id': clientRequestId }),
       'x-ms-keyvault-region': options.region,
       'x-ms-keyvault-service-version': options.serviceVersion,
-      'x-ms-keyvault-network-info': `conn_type=${request.ip.includes(':') ? 'Ipv6' : 'Ipv4'};addr=${request.ip};act_addr_fam=InterNetwork;`,
+      'x-ms-keyvault-network-info': networkInfoOf(request),
       'x-content-type-options': 'nosniff',
       'strict-transport-security': 'max-age=31536000;includeSubDomains',
     });
@@ -111,18 +168,25 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
       origin: originOf(request),
       vaultName,
       apiVersion: '',
+      surface,
+      permission: config?.permission,
       vault: () => (vault ??= options.vaults.resolve(vaultName)),
     };
-  });
+    if (surface !== 'data') return done();
 
-  app.addHook('onRequest', async (request) => {
-    if (surfaceOf(request) !== 'data') return;
-    const challenge = challengeHeader(request, options.tokens.tenantId);
+    const challenge = () => challengeHeader(request, tokens.tenantId);
     const authorization = request.headers.authorization;
     const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
-    if (!match) throw unauthorized('AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.', challenge);
-    request.kv.claims = await options.tokens.verify(match[1]!, challenge);
-    request.kv.apiVersion = checkApiVersion((request.query as Record<string, unknown>)['api-version']);
+    if (!match) return done(unauthorized('AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.', challenge()));
+    const token = match[1]!;
+    let claims: TokenClaims | undefined;
+    try {
+      claims = tokens.verified(token, challenge);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (claims) return authenticated(request, reply, done, claims);
+    tokens.verify(token, challenge()).then((verified) => authenticated(request, reply, done, verified), done);
   });
 }
 

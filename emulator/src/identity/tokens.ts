@@ -175,11 +175,8 @@ export class TokenService {
    */
   async verify(token: string, challenge: string): Promise<TokenClaims> {
     const nowSeconds = Math.floor(this.options.clock.now() / 1000);
-    const cached = this.cache.get(token);
-    if (cached) {
-      this.checkLifetime(cached, nowSeconds, challenge);
-      return cached;
-    }
+    const cached = this.verified(token, () => challenge);
+    if (cached) return cached;
     try {
       decodeProtectedHeader(token);
     } catch {
@@ -198,6 +195,20 @@ export class TokenService {
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(token, claims);
     return claims;
+  }
+
+  /**
+   * The claims of a token this service has verified before, judged again for lifetime (a 401 once it
+   * has expired); undefined for a token not seen yet, which `verify` must check. Synchronous, so the
+   * request pipeline stays synchronous for a client that keeps presenting its token. The challenge is
+   * built only for a 401.
+   */
+  verified(token: string, challenge: () => string): TokenClaims | undefined {
+    const cached = this.cache.get(token);
+    if (!cached) return undefined;
+    const problem = lifetimeProblem(cached, Math.floor(this.options.clock.now() / 1000));
+    if (problem) throw unauthorized(problem, challenge());
+    return cached;
   }
 
   private checkClaims(claims: TokenClaims, challenge: string): void {
@@ -221,13 +232,8 @@ export class TokenService {
    * emulator had expired after its clock was moved, which no real client ever meets.
    */
   private checkLifetime(claims: TokenClaims, emulatorSeconds: number, challenge: string): void {
-    const wallSeconds = Math.floor(Date.now() / 1000);
-    if (typeof claims.exp === 'number' && Math.min(emulatorSeconds, wallSeconds) > claims.exp + CLOCK_SKEW_SECONDS) {
-      throw unauthorized(TOKEN_EXPIRED, challenge);
-    }
-    if (typeof claims.nbf === 'number' && Math.max(emulatorSeconds, wallSeconds) < claims.nbf - CLOCK_SKEW_SECONDS) {
-      throw unauthorized('AKV10051: Token is not yet valid.', challenge);
-    }
+    const problem = lifetimeProblem(claims, emulatorSeconds);
+    if (problem) throw unauthorized(problem, challenge);
   }
 
   private verificationError(error: unknown, token: string, challenge: string): KvError {
@@ -244,4 +250,14 @@ export class TokenService {
     }
     return unauthorized('AKV10000: Request is missing a Bearer or PoP token.', challenge);
   }
+}
+
+/** The 401 message for a token outside its lifetime (see checkLifetime), or undefined. */
+function lifetimeProblem(claims: TokenClaims, emulatorSeconds: number): string | undefined {
+  const wallSeconds = Math.floor(Date.now() / 1000);
+  if (typeof claims.exp === 'number' && Math.min(emulatorSeconds, wallSeconds) > claims.exp + CLOCK_SKEW_SECONDS) return TOKEN_EXPIRED;
+  if (typeof claims.nbf === 'number' && Math.max(emulatorSeconds, wallSeconds) < claims.nbf - CLOCK_SKEW_SECONDS) {
+    return 'AKV10051: Token is not yet valid.';
+  }
+  return undefined;
 }

@@ -94,13 +94,15 @@ const json = (reply: FastifyReply, status: number, payload: unknown) => reply.co
 export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
   const { clock, vaults, secrets, state } = options;
 
-  app.addHook('onRequest', async (request) => {
-    if (surfaceOf(request) !== 'admin') return;
-    if (isLoopback(request.socket.remoteAddress)) return;
-    if (keyMatches(request.headers[ADMIN_KEY_HEADER], options.adminKey)) return;
-    throw new KvError(
-      'Unauthorized',
-      `The admin API answers loopback callers only, unless the ${ADMIN_KEY_HEADER} header carries the admin key (see admin.key in the data directory).`,
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (surfaceOf(request) !== 'admin') return done();
+    if (isLoopback(request.socket.remoteAddress)) return done();
+    if (keyMatches(request.headers[ADMIN_KEY_HEADER], options.adminKey)) return done();
+    done(
+      new KvError(
+        'Unauthorized',
+        `The admin API answers loopback callers only, unless the ${ADMIN_KEY_HEADER} header carries the admin key (see admin.key in the data directory).`,
+      ),
     );
   });
 
