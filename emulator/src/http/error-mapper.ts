@@ -102,6 +102,9 @@ export function handleFrameworkError(error: FastifyError, request: FastifyReques
  */
 export function handleClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // The parser fails again on every later chunk of a refused request: the first failure is answered.
+  if (refused.has(socket)) return;
+  refused.add(socket);
   const kvError =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? errors.headersTooLarge()
@@ -109,15 +112,28 @@ export function handleClientError(this: FastifyInstance, error: Error & { code?:
         ? errors.requestTimeout()
         : errors.malformedRequest();
   this.log.debug({ err: error }, 'client error');
-  // A response already under way on this socket must not be interleaved with another.
-  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !current?.headersSent) {
-    const status = statusOf(kvError);
-    const body = JSON.stringify(errorBody(kvError));
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+  // A response still being written on this socket must not be interleaved with another; one that is
+  // complete but not yet flushed (a TLS write finishes in a later turn) is simply followed by this one.
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } })._httpMessage;
+  if (!socket.writable || (current?.headersSent && !current.writableEnded)) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  const status = statusOf(kvError);
+  const body = JSON.stringify(errorBody(kvError));
+  // A lingering close: the answer is sent and the sending side shut, but what the client still sends
+  // (the rest of a refused request) is read and dropped until the client closes its side, which it does
+  // on `connection: close`. Closing at once would reset the connection under unread bytes, and the reset
+  // would discard the answer before the client reads it. A client that never closes is cut off after a
+  // few seconds.
+  const closeAnyway = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
+  closeAnyway.unref();
+  socket.once('close', () => clearTimeout(closeAnyway));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
+
+const CLIENT_ERROR_LINGER_MS = 5_000;
+const refused = new WeakSet<Socket>();

@@ -178,6 +178,31 @@ describe('large and malformed requests against the CLI emulator', () => {
     await stillServes();
   });
 
+  it('answers a request the parser refuses right after a write answered on the same connection', async () => {
+    // A write is answered once its group commits, late in a turn of the event loop; the refused request
+    // that follows on the kept-alive connection can arrive before that answer's write has completed.
+    // Its 400 must still reach the client (not be dropped with the socket) and the body it was sending
+    // must not reset the connection under the answer.
+    // Four connections at once, so the server is busy while each waits for its answer.
+    await Promise.all(
+      [0, 1, 2, 3].map(async (client) => {
+        const oneSocket = new Agent({ keepAlive: true, maxSockets: 1, ca: emulator.ca });
+        try {
+          for (let i = 0; i < 40; i++) {
+            const path = `/secrets/refused-after-write-${client}?api-version=7.6`;
+            const set = await call(emulator, path, { method: 'PUT', headers: auth(), body: JSON.stringify({ value: `v${i}` }), agent: oneSocket });
+            expect(set.status).toBe(200);
+            const refused = await call(emulator, path, { method: 'FOO', headers: { ...auth(), 'content-type': 'text/plain' }, body: 'x'.repeat(20_000), agent: oneSocket });
+            expectEnvelope(refused, 400, 'BadParameter');
+          }
+        } finally {
+          oneSocket.destroy();
+        }
+      }),
+    );
+    await stillServes();
+  }, 30_000);
+
   it('answers URLs the router cannot decode, and parameters over its limit, with BadParameter', async () => {
     for (const path of ['/secrets/%zz?api-version=7.6', '/secrets/a%E0%A4%A/versions?api-version=7.6', `/secrets/${'a'.repeat(3000)}?api-version=7.6`]) {
       const res = await call(emulator, path, { headers: auth(), agent });
