@@ -15,7 +15,7 @@ import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
-import { installPipeline, notFoundError } from './http/pipeline.js';
+import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
 import { authorityRoutes } from './http/routes/authority.js';
@@ -27,6 +27,7 @@ import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
+import { CommitGroup } from './store/commit-group.js';
 import { openDatabase, type SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { ControllableClock } from './vault/clock.js';
@@ -141,7 +142,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
     synchronous: config.durability === 'normal' ? 'NORMAL' : 'FULL',
   });
-  const secretRepo = new SqliteSecretRepository(db);
+  const commits = new CommitGroup(db);
+  const secretRepo = new SqliteSecretRepository(db, commits);
   const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults });
   const secrets = new SecretService({
     secrets: secretRepo,
@@ -158,6 +160,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   const directory = new Directory(new SqlitePrincipalRepository(db));
   const access = new AccessControl(new SqliteAccessRepository(db));
+  // A failed group commit rolled back whatever the group held, admin changes to the directory and access included.
+  commits.onFailure((error) => {
+    app.log.error({ err: error }, 'a commit failed; its writes were rolled back');
+    directory.reload();
+    access.reload();
+  });
   directory.applyConfigured(identityConfig.principals);
   access.applyConfigured(identityConfig.assignments, identityConfig.policies);
   const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory, identityHeader: material.identityHeader });
@@ -195,6 +203,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
 
   installJsonParser(app);
+  installDurableAnswers(app, commits);
   installErrorMapper(app, (request) => notFoundError(app, request));
   installPipeline(app, {
     vaults,
@@ -257,6 +266,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
+    commits.flush();
     db.close();
   });
 

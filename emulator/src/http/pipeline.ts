@@ -190,6 +190,21 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   });
 }
 
+/**
+ * Every answer waits until the writes made before it are committed (store/commit-group.ts): a client is
+ * never told of a write a crash could still take away, nor shown one. A failed commit answers 500.
+ */
+export function installDurableAnswers(app: FastifyInstance, commits: { settled(): Promise<void> | undefined }): void {
+  app.addHook('onSend', (_request, _reply, payload, done) => {
+    const settled = commits.settled();
+    if (!settled) return done(null, payload);
+    settled.then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
+  });
+}
+
 export function newRequestId(): string {
   return randomUUID();
 }

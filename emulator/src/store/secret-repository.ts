@@ -2,6 +2,7 @@
 // (never OFFSET), so a page costs the same at 100 secrets and at 100,000.
 import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultSettings } from '../vault/model.js';
 import type { ListOptions, SecretRepository, VaultRepository } from '../vault/ports.js';
+import { CommitGroup } from './commit-group.js';
 import type { SqliteDatabase } from './database.js';
 
 interface HeadRow {
@@ -47,7 +48,11 @@ type VersionTuple = [string, string | null, Record<string, string> | null, numbe
 export class SqliteSecretRepository implements SecretRepository {
   private readonly stmt;
 
-  constructor(private readonly db: SqliteDatabase) {
+  /** Atomic units of work share commits with whatever else is written in the same turn (store/commit-group.ts). */
+  constructor(
+    db: SqliteDatabase,
+    private readonly commits: CommitGroup = new CommitGroup(db),
+  ) {
     const joined = `SELECT ${LISTED_COLUMNS} FROM secrets s
       JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version`;
     const secretPage = (rows: string) => db.prepare(`SELECT json_group_array(${LISTED_TUPLE} ORDER BY name_key) FROM (${rows})`).pluck();
@@ -191,8 +196,7 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   transaction<T>(work: () => T): T {
-    if (this.db.inTransaction) return work();
-    return this.db.transaction(work).immediate();
+    return this.commits.run(work);
   }
 
   private insertVersionRow(vault: string, name: string, version: SecretVersion): void {

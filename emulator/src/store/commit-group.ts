@@ -1,0 +1,93 @@
+// Group commit. Writes that arrive together share one SQLite transaction, and so one commit and one sync
+// of the journal, instead of paying for a commit each:
+//   - `run(work)` runs one atomic unit of work in a savepoint of the open group transaction, opening one
+//     (BEGIN IMMEDIATE) if none is open, and schedules the group's COMMIT for the end of the current turn
+//     of the event loop (setImmediate), after every request that arrived in this turn has done its work;
+//   - `settled()` is what an answer waits for: a promise that resolves once everything written so far is
+//     committed (on disk, with synchronous=FULL), or rejects if the commit failed and the group was rolled
+//     back; undefined when nothing is waiting to be committed, so an answer that follows no write waits
+//     for nothing.
+// A unit of work that throws is rolled back to its savepoint: the group keeps the others' writes. Anything
+// else written on the connection while a group is open (an autocommit statement) joins the group.
+// Reads on the connection see the group's writes at once; answers are held until the commit, so no client
+// is told about a write that a crash could still take away.
+import type { SqliteDatabase } from './database.js';
+
+export class CommitGroup {
+  private open = false;
+  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private pending: Promise<void> | undefined;
+  private readonly failureListeners: Array<(error: unknown) => void> = [];
+  private readonly stmt;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.stmt = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT kv_unit'),
+      release: db.prepare('RELEASE kv_unit'),
+      rollbackTo: db.prepare('ROLLBACK TO kv_unit'),
+    };
+  }
+
+  /** Runs `work` atomically within the current group (see above). */
+  run<T>(work: () => T): T {
+    if (!this.db.inTransaction) {
+      this.stmt.begin.run();
+      this.open = true;
+      setImmediate(() => this.flush());
+    }
+    this.stmt.savepoint.run();
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      if (this.db.inTransaction) {
+        this.stmt.rollbackTo.run();
+        this.stmt.release.run();
+      }
+      throw error;
+    }
+    this.stmt.release.run();
+    return result;
+  }
+
+  /** Resolves once everything written so far is committed; undefined when nothing is waiting. */
+  settled(): Promise<void> | undefined {
+    if (!this.open) return undefined;
+    this.pending ??= new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return this.pending;
+  }
+
+  /** Called with the error when a group's commit fails and its writes are rolled back. */
+  onFailure(listener: (error: unknown) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  /** Commits the open group now (the scheduled commit, or before the database is closed). */
+  flush(): void {
+    if (!this.open) return;
+    this.open = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.pending = undefined;
+    let failure: unknown;
+    try {
+      this.stmt.commit.run();
+    } catch (error) {
+      failure = error;
+      try {
+        if (this.db.inTransaction) this.stmt.rollback.run();
+      } catch {
+        // the connection has rolled back on its own
+      }
+    }
+    if (failure === undefined) {
+      for (const waiter of waiters) waiter.resolve();
+      return;
+    }
+    for (const listener of this.failureListeners) listener(failure);
+    for (const waiter of waiters) waiter.reject(failure);
+  }
+}
