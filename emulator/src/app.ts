@@ -28,7 +28,7 @@ import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Princi
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import { CommitGroup } from './store/commit-group.js';
-import { openDatabase, type SqliteDatabase } from './store/database.js';
+import { openDatabase, walSync, type SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { ControllableClock } from './vault/clock.js';
 import { SecretService } from './vault/secrets.js';
@@ -138,11 +138,11 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     }));
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
 
-  const db = openDatabase({
-    ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
-    synchronous: config.durability === 'normal' ? 'NORMAL' : 'FULL',
-  });
-  const commits = new CommitGroup(db);
+  // Durability "full" on disk: commits are grouped and the log synced off the event loop before answers.
+  const databaseFile = config.inMemory ? undefined : join(config.dataDir, FILES.database);
+  const wal = databaseFile !== undefined && config.durability === 'full' ? walSync(databaseFile) : undefined;
+  const db = openDatabase({ ...(databaseFile !== undefined && { file: databaseFile }), synchronous: 'NORMAL' });
+  const commits = new CommitGroup(db, wal?.sync);
   const secretRepo = new SqliteSecretRepository(db, commits);
   const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults });
   const secrets = new SecretService({
@@ -268,6 +268,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     if (sweep) clearInterval(sweep);
     commits.flush();
     db.close();
+    wal?.close();
   });
 
   return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };

@@ -7,20 +7,36 @@
 //     committed (on disk, with synchronous=FULL), or rejects if the commit failed and the group was rolled
 //     back; undefined when nothing is waiting to be committed, so an answer that follows no write waits
 //     for nothing.
+// With a `sync` (store/database.ts walSync), the commit itself does not wait for the disk
+// (synchronous=NORMAL) and the journal is synced off the event loop afterwards, once for every commit made
+// before the sync started; answers wait for that sync. The guarantee is synchronous=FULL's, without
+// blocking the event loop on the disk.
 // A unit of work that throws is rolled back to its savepoint: the group keeps the others' writes. Anything
 // else written on the connection while a group is open (an autocommit statement) joins the group.
 // Reads on the connection see the group's writes at once; answers are held until the commit, so no client
 // is told about a write that a crash could still take away.
 import type { SqliteDatabase } from './database.js';
 
+type Waiter = { resolve: () => void; reject: (error: unknown) => void };
+
+/** Makes every commit made so far durable; calls back once it is (or with why not). */
+export type Sync = (done: (error?: Error | null) => void) => void;
+
 export class CommitGroup {
   private open = false;
-  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private waiters: Waiter[] = [];
   private pending: Promise<void> | undefined;
+  /** Committed, waiting for a sync that starts after their commit. */
+  private unsynced: Waiter[] = [];
+  private committedSinceSync = false;
+  private syncing = false;
   private readonly failureListeners: Array<(error: unknown) => void> = [];
   private readonly stmt;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly sync?: Sync,
+  ) {
     this.stmt = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -53,11 +69,17 @@ export class CommitGroup {
     return result;
   }
 
-  /** Resolves once everything written so far is committed; undefined when nothing is waiting. */
+  /** Resolves once everything written so far is committed (and synced); undefined when nothing is waiting. */
   settled(): Promise<void> | undefined {
-    if (!this.open) return undefined;
-    this.pending ??= new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    return this.pending;
+    if (this.open) {
+      this.pending ??= new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+      return this.pending;
+    }
+    if (!this.committedSinceSync && !this.syncing) return undefined;
+    // Committed but maybe not on disk yet: wait for the next sync.
+    const promise = new Promise<void>((resolve, reject) => this.unsynced.push({ resolve, reject }));
+    this.startSync();
+    return promise;
   }
 
   /** Called with the error when a group's commit fails and its writes are rolled back. */
@@ -83,11 +105,43 @@ export class CommitGroup {
         // the connection has rolled back on its own
       }
     }
-    if (failure === undefined) {
+    if (failure !== undefined) {
+      for (const listener of this.failureListeners) listener(failure);
+      for (const waiter of waiters) waiter.reject(failure);
+      return;
+    }
+    if (!this.sync) {
       for (const waiter of waiters) waiter.resolve();
       return;
     }
-    for (const listener of this.failureListeners) listener(failure);
-    for (const waiter of waiters) waiter.reject(failure);
+    this.committedSinceSync = true;
+    this.unsynced.push(...waiters);
+    this.startSync();
+  }
+
+  /** Starts a sync for the commits made so far, unless one is under way (its end starts the next). */
+  private startSync(): void {
+    if (this.syncing || !this.sync) return;
+    if (!this.committedSinceSync) {
+      const waiters = this.unsynced;
+      this.unsynced = [];
+      for (const waiter of waiters) waiter.resolve();
+      return;
+    }
+    const waiters = this.unsynced;
+    this.unsynced = [];
+    this.committedSinceSync = false;
+    this.syncing = true;
+    this.sync((error) => {
+      this.syncing = false;
+      if (error) {
+        // Committed, but not known to be on disk: nobody is told it is.
+        for (const listener of this.failureListeners) listener(error);
+        for (const waiter of waiters) waiter.reject(error);
+      } else {
+        for (const waiter of waiters) waiter.resolve();
+      }
+      if (this.unsynced.length > 0 || this.committedSinceSync) this.startSync();
+    });
   }
 }

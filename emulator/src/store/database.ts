@@ -1,8 +1,10 @@
-// Opens the SQLite database and brings its schema up to date. WAL journaling with synchronous=FULL by
-// default: a write is on disk before the emulator acknowledges it, so a crash or power cut loses nothing
-// that a client saw succeed.
+// Opens the SQLite database and brings its schema up to date. WAL journaling; a write is on disk before
+// the emulator acknowledges it, so a crash or power cut loses nothing that a client saw succeed: either
+// SQLite syncs each commit (synchronous=FULL), or commits are grouped and the log is synced off the event
+// loop before the answers go out (walSync with store/commit-group.ts, on synchronous=NORMAL).
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import type { Sync } from './commit-group.js';
 import { dirname } from 'node:path';
 
 export type SqliteDatabase = Database.Database;
@@ -80,6 +82,40 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   `,
 ];
+
+/**
+ * Syncs the write-ahead log of the database at `file` to disk, on libuv's thread pool. Every commit made
+ * before a sync starts is on disk when it calls back: in WAL mode a commit is its frames in the log.
+ */
+export function walSync(file: string): { sync: Sync; close(): void } {
+  let fd: number | undefined;
+  let inFlight = false;
+  let closed = false;
+  const release = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  return {
+    sync(done) {
+      try {
+        fd ??= openSync(`${file}-wal`, 'r');
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      inFlight = true;
+      fsync(fd, (error) => {
+        inFlight = false;
+        if (closed) release();
+        done(error);
+      });
+    },
+    close() {
+      closed = true;
+      if (!inFlight) release();
+    },
+  };
+}
 
 export function openDatabase(options: OpenOptions): SqliteDatabase {
   if (options.file) mkdirSync(dirname(options.file), { recursive: true });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommitGroup } from '../../src/store/commit-group.js';
-import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+import { openDatabase, walSync, type SqliteDatabase } from '../../src/store/database.js';
+import type { Sync } from '../../src/store/commit-group.js';
 
 let dir: string;
 let db: SqliteDatabase;
@@ -101,5 +102,46 @@ describe('CommitGroup', () => {
     commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('after'));
     await commits.settled();
     expect(committedRows()).toEqual(['after']);
+  });
+
+  it('with a sync, answers wait for a sync that started after their commit', async () => {
+    // A sync completed by hand, to see which answers each sync releases.
+    const calls: Array<(error?: Error | null) => void> = [];
+    const sync: Sync = (done) => calls.push(done);
+    const group = new CommitGroup(db, sync);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const released: string[] = [];
+    group.run(() => insert.run('a'));
+    void group.settled()!.then(() => released.push('a'));
+    await nextTurn();
+    expect(committedRows()).toEqual(['a']);
+    expect(calls).toHaveLength(1);
+    // Committed while the first sync is under way: the first sync does not cover it.
+    group.run(() => insert.run('b'));
+    void group.settled()!.then(
+      () => released.push('b'),
+      () => released.push('b: not synced'),
+    );
+    await nextTurn();
+    expect(calls).toHaveLength(1);
+    calls[0]!();
+    await nextTurn();
+    expect(released).toEqual(['a']);
+    expect(calls).toHaveLength(2);
+    // A sync that fails tells nobody their write is safe.
+    calls[1]!(new Error('disk gone'));
+    await nextTurn();
+    expect(released).toEqual(['a', 'b: not synced']);
+    expect(group.settled()).toBeUndefined();
+  });
+
+  it('syncs the write-ahead log of a real database file', async () => {
+    const wal = walSync(join(dir, 'test.db'));
+    const group = new CommitGroup(db, wal.sync);
+    group.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('durable'));
+    await group.settled();
+    expect(committedRows()).toEqual(['durable']);
+    expect(group.settled()).toBeUndefined();
+    wal.close();
   });
 });
