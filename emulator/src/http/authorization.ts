@@ -16,6 +16,15 @@ export interface AuthorizationOptions {
 }
 
 export function authorizationStep(options: AuthorizationOptions): DataPlaneStep {
+  const headerValues = new Map<string, string>();
+  const headerOf = (assignmentId: string) => {
+    let value = headerValues.get(assignmentId);
+    if (value === undefined) {
+      if (headerValues.size > 1000) headerValues.clear();
+      headerValues.set(assignmentId, (value = assignmentHeader(assignmentId)));
+    }
+    return value;
+  };
   return (request, reply) => {
     const operation = request.kv.permission;
     const claims = request.kv.claims;
@@ -31,7 +40,7 @@ export function authorizationStep(options: AuthorizationOptions): DataPlaneStep 
       caller,
     });
     if (decision.allowed) {
-      if (decision.assignmentId !== undefined) reply.header('x-ms-keyvault-rbac-assignment-id', assignmentHeader(decision.assignmentId));
+      if (decision.assignmentId !== undefined) reply.header('x-ms-keyvault-rbac-assignment-id', headerOf(decision.assignmentId));
       return;
     }
     if (decision.model === 'rbac') {

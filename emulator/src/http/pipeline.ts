@@ -176,17 +176,20 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
 
     const challenge = () => challengeHeader(request, tokens.tenantId);
     const authorization = request.headers.authorization;
-    const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
-    if (!match) return done(unauthorized('AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.', challenge()));
-    const token = match[1]!;
     let claims: TokenClaims | undefined;
     try {
+      // A token seen before is found without parsing the header (a verified token has no whitespace).
+      if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) claims = tokens.verified(authorization.slice(7), challenge);
+      if (claims) return authenticated(request, reply, done, claims);
+      const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
+      if (!match) return done(unauthorized('AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.', challenge()));
+      const token = match[1]!;
       claims = tokens.verified(token, challenge);
+      if (claims) return authenticated(request, reply, done, claims);
+      tokens.verify(token, challenge()).then((verified) => authenticated(request, reply, done, verified), done);
     } catch (error) {
-      return done(error as Error);
+      done(error as Error);
     }
-    if (claims) return authenticated(request, reply, done, claims);
-    tokens.verify(token, challenge()).then((verified) => authenticated(request, reply, done, verified), done);
   });
 }
 
