@@ -16,7 +16,7 @@ export interface OpenOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: vaults, secrets (one row per name), versions (one row per version)
   `
   CREATE TABLE vaults (
@@ -81,7 +81,34 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (vault, principal_id)
   ) WITHOUT ROWID;
   `,
+  // 3: each secret keeps the fields its list item needs, from itself and its latest version, as one JSON
+  // array (store/secret-repository.ts LISTING), so a page of a list reads 26 rows of one column, without
+  // the join. Triggers keep it in step with every write to the secret or to its latest version.
+  `
+  ALTER TABLE secrets ADD COLUMN listing TEXT;
+  CREATE TRIGGER secrets_listing_on_insert AFTER INSERT ON secrets BEGIN
+    UPDATE secrets SET listing = ${listingOf('NEW.vault', 'NEW.name_key')} WHERE vault = NEW.vault AND name_key = NEW.name_key;
+  END;
+  CREATE TRIGGER secrets_listing_on_update AFTER UPDATE OF name, latest_version, managed, kid ON secrets BEGIN
+    UPDATE secrets SET listing = ${listingOf('NEW.vault', 'NEW.name_key')} WHERE vault = NEW.vault AND name_key = NEW.name_key;
+  END;
+  CREATE TRIGGER secrets_listing_on_version_update AFTER UPDATE ON versions BEGIN
+    UPDATE secrets SET listing = ${listingOf('NEW.vault', 'NEW.name_key')}
+      WHERE vault = NEW.vault AND name_key = NEW.name_key AND latest_version = NEW.version;
+  END;
+  UPDATE secrets SET listing = ${listingOf('secrets.vault', 'secrets.name_key')};
+  `,
 ];
+
+/**
+ * The list item fields of one secret, as a JSON array: name, name_key, latest_version, managed, kid,
+ * then the latest version's version, content_type, tags (JSON), enabled, nbf, exp, created, updated.
+ */
+function listingOf(vault: string, nameKey: string): string {
+  return `(SELECT json_array(s.name, s.name_key, s.latest_version, s.managed, s.kid, v.version, v.content_type, json(v.tags), v.enabled, v.nbf, v.exp, v.created, v.updated)
+      FROM secrets s JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version
+      WHERE s.vault = ${vault} AND s.name_key = ${nameKey})`;
+}
 
 /**
  * Syncs the write-ahead log of the database at `file` to disk, on libuv's thread pool. Every commit made

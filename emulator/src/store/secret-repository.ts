@@ -34,14 +34,13 @@ const HEAD_COLUMNS = 's.name, s.name_key, s.latest_version, s.managed, s.kid, s.
 const VERSION_COLUMNS = 'v.version, v.value, v.content_type, v.tags, v.enabled, v.nbf, v.exp, v.created, v.updated';
 
 /**
- * A page comes back from SQLite as one JSON array of row arrays, built in C: turning 26 rows of 15
- * columns into JavaScript objects one property at a time costs several times the query itself. List
- * items never carry values (as on the service), so lists do not read them: a page costs the same
- * whatever the values' size. Tags are stored as JSON and embedded as such.
+ * A page of secrets reads each secret's `listing` (store/database.ts, migration 3): the fields of its list
+ * item as a JSON array, kept by triggers. 26 rows of one column are joined into one JSON text and parsed
+ * once: turning 26 rows of 15 columns into JavaScript objects one property at a time, after a join, cost
+ * several times as much. List items never carry values (as on the service), so lists do not read them.
  */
-const LISTED_COLUMNS = 's.name, s.name_key, s.latest_version, s.managed, s.kid, s.deleted_date, s.scheduled_purge_date, v.version, v.content_type, v.tags, v.enabled, v.nbf, v.exp, v.created, v.updated';
-const LISTED_TUPLE = 'json_array(name, name_key, latest_version, managed, kid, deleted_date, scheduled_purge_date, version, content_type, json(tags), enabled, nbf, exp, created, updated)';
-type ListedTuple = [string, string, string, number, string | null, number | null, number | null, ...VersionTuple];
+type ListingTuple = [string, string, string, number, string | null, ...VersionTuple];
+/** A page of versions comes back from SQLite as one JSON array of row arrays, built in C. */
 const VERSION_TUPLE = 'json_array(version, content_type, json(tags), enabled, nbf, exp, created, updated)';
 type VersionTuple = [string, string | null, Record<string, string> | null, number, number | null, number | null, number, number];
 
@@ -53,9 +52,6 @@ export class SqliteSecretRepository implements SecretRepository {
     db: SqliteDatabase,
     private readonly commits: CommitGroup = new CommitGroup(db),
   ) {
-    const joined = `SELECT ${LISTED_COLUMNS} FROM secrets s
-      JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version`;
-    const secretPage = (rows: string) => db.prepare(`SELECT json_group_array(${LISTED_TUPLE} ORDER BY name_key) FROM (${rows})`).pluck();
     this.stmt = {
       findHead: db.prepare('SELECT name, latest_version, managed, kid, deleted_date, scheduled_purge_date FROM secrets WHERE vault = ? AND name_key = ?'),
       findLatest: db.prepare(`SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
@@ -72,10 +68,15 @@ export class SqliteSecretRepository implements SecretRepository {
         VALUES (@vault, @key, @version, @value, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`),
       updateVersion: db.prepare(`UPDATE versions SET content_type = @contentType, tags = @tags, enabled = @enabled, nbf = @nbf, exp = @exp, updated = @updated
         WHERE vault = @vault AND name_key = @key AND version = @version`),
-      listActive: secretPage(`${joined} WHERE s.vault = ? AND s.deleted_date IS NULL AND s.name_key > ? ORDER BY s.name_key LIMIT ?`),
-      listDeleted: secretPage(
-        `${joined} WHERE s.vault = ? AND s.deleted_date IS NOT NULL AND s.scheduled_purge_date > ? AND s.name_key > ? ORDER BY s.name_key LIMIT ?`,
-      ),
+      listActive: db
+        .prepare('SELECT listing FROM secrets WHERE vault = ? AND deleted_date IS NULL AND name_key > ? AND listing IS NOT NULL ORDER BY name_key LIMIT ?')
+        .pluck(),
+      listDeleted: db
+        .prepare(
+          `SELECT listing, deleted_date, scheduled_purge_date FROM secrets
+            WHERE vault = ? AND deleted_date IS NOT NULL AND scheduled_purge_date > ? AND name_key > ? AND listing IS NOT NULL ORDER BY name_key LIMIT ?`,
+        )
+        .raw(),
       listVersions: db
         .prepare(
           `SELECT json_group_array(${VERSION_TUPLE} ORDER BY version) FROM
@@ -116,13 +117,21 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   listSecrets(vault: string, options: ListOptions): Page<Secret> {
-    const rows = JSON.parse(this.stmt.listActive.get(vault, options.after ?? '', options.limit + 1) as string) as ListedTuple[];
-    return pageOf(rows, options.limit, listedSecret, (r) => r[1]);
+    const listings = this.stmt.listActive.all(vault, options.after ?? '', options.limit + 1) as string[];
+    const rows = JSON.parse(`[${listings.join(',')}]`) as ListingTuple[];
+    return pageOf(rows, options.limit, (r) => listedSecret(r), (r) => r[1]);
   }
 
   listDeleted(vault: string, now: number, options: ListOptions): Page<Secret> {
-    const rows = JSON.parse(this.stmt.listDeleted.get(vault, now, options.after ?? '', options.limit + 1) as string) as ListedTuple[];
-    return pageOf(rows, options.limit, listedSecret, (r) => r[1]);
+    const found = this.stmt.listDeleted.all(vault, now, options.after ?? '', options.limit + 1) as Array<[string, number, number]>;
+    const listings = JSON.parse(`[${found.map((r) => r[0]).join(',')}]`) as ListingTuple[];
+    const rows = listings.map((listing, i) => ({ listing, deletedDate: found[i]![1], scheduledPurgeDate: found[i]![2] }));
+    return pageOf(
+      rows,
+      options.limit,
+      (r) => listedSecret(r.listing, { deletedDate: r.deletedDate, scheduledPurgeDate: r.scheduledPurgeDate }),
+      (r) => r.listing[1],
+    );
   }
 
   listVersions(vault: string, name: string, options: ListOptions): Page<SecretVersion> {
@@ -315,17 +324,11 @@ function listedVersion(name: string, [version, contentType, tags, enabled, nbf, 
   };
 }
 
-function listedSecret(row: ListedTuple): Secret {
-  const [name, , latestVersion, managed, kid, deletedDate, scheduledPurgeDate] = row;
+function listedSecret(row: ListingTuple, deleted?: { deletedDate: number; scheduledPurgeDate: number }): Secret {
+  const [name, , latestVersion, managed, kid] = row;
   return {
-    head: {
-      name,
-      latestVersion,
-      managed: managed === 1,
-      ...(kid !== null && { kid }),
-      ...(deletedDate !== null && { deleted: { deletedDate, scheduledPurgeDate: scheduledPurgeDate ?? deletedDate } }),
-    },
-    version: listedVersion(name, row.slice(7) as VersionTuple),
+    head: { name, latestVersion, managed: managed === 1, ...(kid !== null && { kid }), ...(deleted && { deleted }) },
+    version: listedVersion(name, row.slice(5) as VersionTuple),
   };
 }
 
