@@ -61,6 +61,20 @@ describe('clock', () => {
       expect(res.json().error.code).toBe('BadParameter');
     }
   });
+
+  it('applies nothing of a clock body it refuses', async () => {
+    const before = (await admin('PUT', '/clock', { now: '2032-02-02T00:00:00Z', frozen: true })).json();
+    for (const body of [
+      { now: '2040-01-01T00:00:00Z', frozen: 'yes' },
+      { offsetSeconds: 60, advanceSeconds: 'x' },
+      { reset: true, now: 'someday' },
+    ]) {
+      expect((await admin('PUT', '/clock', body)).statusCode).toBe(400);
+      // (offsetSeconds of a frozen clock moves with real time; what it shows does not)
+      expect((await admin('GET', '/clock')).json()).toMatchObject({ now: before.now, frozen: true });
+    }
+    await admin('PUT', '/clock', { reset: true });
+  });
 });
 
 describe('vaults', () => {

@@ -112,16 +112,21 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
 
   app.get('/_emulator/clock', admin, async (_request, reply) => json(reply, 200, presentClock(clock.state())));
 
-  // Body fields, applied in this order: reset, offsetSeconds, now, advanceSeconds, frozen.
+  // Body fields, applied in this order: reset, offsetSeconds, now, advanceSeconds, frozen. A clock that
+  // ends frozen is frozen first, so that `now` and `advanceSeconds` land exactly (no real time passes
+  // between the steps).
   app.put('/_emulator/clock', admin, async (request, reply) => {
     const b = body(request);
+    if (b.frozen !== undefined && typeof b.frozen !== 'boolean') throw errors.badParameter('frozen must be true or false.');
+    const offsetMs = b.offsetSeconds === undefined ? undefined : number(b.offsetSeconds, 'offsetSeconds') * 1000;
+    const at = b.now === undefined ? undefined : time(b.now, 'now');
+    const advanceMs = b.advanceSeconds === undefined ? undefined : number(b.advanceSeconds, 'advanceSeconds') * 1000;
     if (b.reset === true) clock.reset();
-    if (b.offsetSeconds !== undefined) clock.setOffset(number(b.offsetSeconds, 'offsetSeconds') * 1000);
-    if (b.now !== undefined) clock.set(time(b.now, 'now'));
-    if (b.advanceSeconds !== undefined) clock.advance(number(b.advanceSeconds, 'advanceSeconds') * 1000);
     if (b.frozen === true) clock.freeze();
-    else if (b.frozen === false) clock.unfreeze();
-    else if (b.frozen !== undefined) throw errors.badParameter('frozen must be true or false.');
+    if (offsetMs !== undefined) clock.setOffset(offsetMs);
+    if (at !== undefined) clock.set(at);
+    if (advanceMs !== undefined) clock.advance(advanceMs);
+    if (b.frozen === false) clock.unfreeze();
     secrets.purgeExpired();
     return json(reply, 200, presentClock(clock.state()));
   });
