@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'emulator/dist/main.js');
+export const CLI = join(ROOT, 'emulator/dist/cli.mjs');
 export const RESOLVER = join(ROOT, 'emulator/dist/localhost-resolver.cjs');
 export const API_VERSION = '7.6';
 

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { setupContainerTarget } from './container-target.js';
 
-export const CLI = resolve(import.meta.dirname, '../../emulator/dist/main.js');
+export const CLI = resolve(import.meta.dirname, '../../emulator/dist/cli.mjs');
 export const RESOLVER = resolve(import.meta.dirname, '../../emulator/dist/localhost-resolver.cjs');
 
 export interface StartedEmulator {

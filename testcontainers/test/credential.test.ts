@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatorCredentialError, emulatorAgent, EmulatorManagedIdentityCredential } from '../src/index.js';
 
-const CLI = resolve(import.meta.dirname, '../../emulator/dist/main.js');
+const CLI = resolve(import.meta.dirname, '../../emulator/dist/cli.mjs');
 const WRITER = { name: 'writer', clientId: '9e8d7c6b-5a49-4838-a271-605f4e3d2c1b' };
 
 let child: ChildProcess;

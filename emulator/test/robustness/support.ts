@@ -6,7 +6,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/main.js');
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 
 export interface ChildEmulator {
   child: ChildProcess;

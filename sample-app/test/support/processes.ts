@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-export const EMULATOR_CLI = join(ROOT, 'emulator/dist/main.js');
+export const EMULATOR_CLI = join(ROOT, 'emulator/dist/cli.mjs');
 export const LOCALHOST_RESOLVER = join(ROOT, 'emulator/dist/localhost-resolver.cjs');
 export const SAMPLE_APP = join(ROOT, 'sample-app/dist/main.js');
 
