@@ -252,6 +252,11 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
+    // A mistyped option is the user's, not a crash: its message and the usage, no stack.
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`kv-emulator: ${(error as Error).message}\n\n${HELP}`);
+      process.exit(2);
+    }
     process.stderr.write(`kv-emulator: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   },
