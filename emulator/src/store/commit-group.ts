@@ -12,7 +12,9 @@
 // before the sync started; answers wait for that sync. The guarantee is synchronous=FULL's, without
 // blocking the event loop on the disk.
 // A unit of work that throws is rolled back to its savepoint: the group keeps the others' writes. Anything
-// else written on the connection while a group is open (an autocommit statement) joins the group.
+// else written on the connection while a group is open (an autocommit statement) joins the group; what is
+// written and committed outside a group (the directory, role assignments) is synced before the next
+// answer too: SQLite's count of changed rows tells that something was.
 // Reads on the connection see the group's writes at once; answers are held until the commit, so no client
 // is told about a write that a crash could still take away.
 import type { SqliteDatabase } from './database.js';
@@ -29,6 +31,8 @@ export class CommitGroup {
   /** Committed, waiting for a sync that starts after their commit. */
   private unsynced: Waiter[] = [];
   private committedSinceSync = false;
+  /** SQLite's total_changes() when the last sync started: every change counted up to it is covered. */
+  private changesCovered = 0;
   private syncing = false;
   private readonly failureListeners: Array<(error: unknown) => void> = [];
   private readonly stmt;
@@ -44,7 +48,13 @@ export class CommitGroup {
       savepoint: db.prepare('SAVEPOINT kv_unit'),
       release: db.prepare('RELEASE kv_unit'),
       rollbackTo: db.prepare('ROLLBACK TO kv_unit'),
+      totalChanges: db.prepare('SELECT total_changes()').pluck(),
     };
+    if (sync) this.changesCovered = this.changes();
+  }
+
+  private changes(): number {
+    return this.stmt.totalChanges.get() as number;
   }
 
   /** Runs `work` atomically within the current group (see above). */
@@ -75,6 +85,8 @@ export class CommitGroup {
       this.pending ??= new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
       return this.pending;
     }
+    // Changes committed outside a group need a sync as well.
+    if (this.sync && !this.committedSinceSync && this.changes() !== this.changesCovered) this.committedSinceSync = true;
     if (!this.committedSinceSync && !this.syncing) return undefined;
     // Committed but maybe not on disk yet: wait for the next sync.
     const promise = new Promise<void>((resolve, reject) => this.unsynced.push({ resolve, reject }));
@@ -131,6 +143,7 @@ export class CommitGroup {
     const waiters = this.unsynced;
     this.unsynced = [];
     this.committedSinceSync = false;
+    this.changesCovered = this.changes();
     this.syncing = true;
     this.sync((error) => {
       this.syncing = false;

@@ -135,6 +135,20 @@ describe('CommitGroup', () => {
     expect(group.settled()).toBeUndefined();
   });
 
+  it('with a sync, also syncs what was committed outside a group before the next answer', async () => {
+    const calls: Array<(error?: Error | null) => void> = [];
+    const group = new CommitGroup(db, (done) => calls.push(done));
+    expect(group.settled()).toBeUndefined();
+    // An autocommit write, as the directory and the role assignments make.
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('outside');
+    const settled = group.settled();
+    expect(settled).toBeInstanceOf(Promise);
+    expect(calls).toHaveLength(1);
+    calls[0]!();
+    await settled;
+    expect(group.settled()).toBeUndefined();
+  });
+
   it('syncs the write-ahead log of a real database file', async () => {
     const wal = walSync(join(dir, 'test.db'));
     const group = new CommitGroup(db, wal.sync);
