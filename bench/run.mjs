@@ -114,6 +114,24 @@ function startBare(dataDir, bodiesFile) {
   });
 }
 
+/** ROUNDS runs of each of two measurements, alternating which goes first; resolves [aRuns, bRuns]. */
+async function alternating(a, b, onRound = () => {}) {
+  const aRuns = [];
+  const bRuns = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const aFirst = i % 2 === 0;
+    onRound(i, aFirst);
+    if (aFirst) {
+      aRuns.push(await a());
+      bRuns.push(await b());
+    } else {
+      bRuns.push(await b());
+      aRuns.push(await a());
+    }
+  }
+  return [aRuns, bRuns];
+}
+
 const SECRET_VALUE = 'bench-value-0123456789abcdef0123456789abcdef0123';
 
 async function throughput(base) {
@@ -178,29 +196,21 @@ async function throughput(base) {
       // Warm both servers (JIT, caches) before anything is counted.
       await load(op.target.origin, { duration: 1 });
       await load(bare.origin, { duration: 1 });
-      const emuRuns = [];
-      const bareRuns = [];
       // Rounds alternate which server goes first, and each round's ratio compares two runs seconds
       // apart: the figure is the median of those paired ratios, so a slow minute of a shared machine
       // moves one round, not the result.
-      for (let round_ = 0; round_ < ROUNDS; round_++) {
-        const emulatorFirst = round_ % 2 === 0;
-        log(`${op.name}: round ${round_ + 1}/${ROUNDS} at full speed (${emulatorFirst ? 'emulator, then bare Fastify' : 'bare Fastify, then emulator'})`);
-        if (emulatorFirst) {
-          emuRuns.push(await load(op.target.origin));
-          bareRuns.push(await load(bare.origin));
-        } else {
-          bareRuns.push(await load(bare.origin));
-          emuRuns.push(await load(op.target.origin));
-        }
-      }
+      const [emuRuns, bareRuns] = await alternating(
+        () => load(op.target.origin),
+        () => load(bare.origin),
+        (i, emulatorFirst) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${emulatorFirst ? 'emulator, then bare Fastify' : 'bare Fastify, then emulator'})`),
+      );
       for (const run of [...emuRuns, ...bareRuns]) {
         if (run.non2xx > 0 || run.errors > 0) throw new Error(`${op.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors: ${JSON.stringify(run.statuses)}`);
       }
       const emuPeak = median(emuRuns.map((r) => r.rps));
       const barePeak = median(bareRuns.map((r) => r.rps));
       const halfRate = Math.max(1, Math.round(emuPeak / 2));
-      log(`${op.name}: open-loop at half the emulator's peak (${halfRate} requests/s), emulator then bare Fastify`);
+      log(`${op.name}: open-loop at half the emulator's peak (${halfRate} requests/s), emulator and bare Fastify alternating`);
       const paced = async (origin) => {
         const before = cpuTimeMs(pids[origin]);
         const result = await runLoad({
@@ -217,17 +227,10 @@ async function throughput(base) {
         });
         return { ...result, cpuMicrosPerRequest: ((cpuTimeMs(pids[origin]) - before) * 1000) / result.total };
       };
-      const halfRuns = [];
-      const bareHalfRuns = [];
-      for (let round_ = 0; round_ < ROUNDS; round_++) {
-        if (round_ % 2 === 0) {
-          halfRuns.push(await paced(op.target.origin));
-          bareHalfRuns.push(await paced(bare.origin));
-        } else {
-          bareHalfRuns.push(await paced(bare.origin));
-          halfRuns.push(await paced(op.target.origin));
-        }
-      }
+      const [halfRuns, bareHalfRuns] = await alternating(
+        () => paced(op.target.origin),
+        () => paced(bare.origin),
+      );
       for (const run of [...halfRuns, ...bareHalfRuns]) {
         if (run.non2xx > 0 || run.errors > 0) throw new Error(`${op.name} at half peak: ${run.non2xx} non-2xx answers, ${run.errors} errors: ${JSON.stringify(run.statuses)}`);
       }
