@@ -176,23 +176,24 @@ async function throughput(base) {
     for (const op of operations) {
       // Each run also reports the server process's CPU time per request: unlike requests per second,
       // it does not depend on what else the machine is doing.
-      const load = async (origin, extra = {}) => {
+      const measure = async (origin, spec) => {
         const before = cpuTimeMs(pids[origin]);
         const result = await runLoad({
-          mode: 'autocannon',
           origin,
           headers: auth,
           method: op.method,
           ...(op.path && { path: op.path }),
           ...(op.pathTemplate && { pathTemplate: op.pathTemplate }),
           ...(op.body && { body: op.body }),
-          connections: CONNECTIONS,
           duration: LOAD_SECONDS,
-          warmupSeconds: 0,
-          ...extra,
+          ...spec,
         });
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(`${op.name} (${spec.mode}): ${result.non2xx} non-2xx answers, ${result.errors} errors: ${JSON.stringify(result.statuses)}`);
+        }
         return { ...result, cpuMicrosPerRequest: ((cpuTimeMs(pids[origin]) - before) * 1000) / result.total };
       };
+      const load = (origin, extra = {}) => measure(origin, { mode: 'autocannon', connections: CONNECTIONS, warmupSeconds: 0, ...extra });
       // Warm both servers (JIT, caches) before anything is counted.
       await load(op.target.origin, { duration: 1 });
       await load(bare.origin, { duration: 1 });
@@ -204,36 +205,15 @@ async function throughput(base) {
         () => load(bare.origin),
         (i, emulatorFirst) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${emulatorFirst ? 'emulator, then bare Fastify' : 'bare Fastify, then emulator'})`),
       );
-      for (const run of [...emuRuns, ...bareRuns]) {
-        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${op.name}: ${run.non2xx} non-2xx answers, ${run.errors} errors: ${JSON.stringify(run.statuses)}`);
-      }
       const emuPeak = median(emuRuns.map((r) => r.rps));
       const barePeak = median(bareRuns.map((r) => r.rps));
       const halfRate = Math.max(1, Math.round(emuPeak / 2));
       log(`${op.name}: open-loop at half the emulator's peak (${halfRate} requests/s), emulator and bare Fastify alternating`);
-      const paced = async (origin) => {
-        const before = cpuTimeMs(pids[origin]);
-        const result = await runLoad({
-          mode: 'paced',
-          origin,
-          ca: client.ca,
-          headers: auth,
-          method: op.method,
-          ...(op.path && { path: op.path }),
-          ...(op.pathTemplate && { pathTemplate: op.pathTemplate }),
-          ...(op.body && { body: op.body }),
-          rate: halfRate,
-          duration: LOAD_SECONDS,
-        });
-        return { ...result, cpuMicrosPerRequest: ((cpuTimeMs(pids[origin]) - before) * 1000) / result.total };
-      };
+      const paced = (origin) => measure(origin, { mode: 'paced', ca: client.ca, rate: halfRate });
       const [halfRuns, bareHalfRuns] = await alternating(
         () => paced(op.target.origin),
         () => paced(bare.origin),
       );
-      for (const run of [...halfRuns, ...bareHalfRuns]) {
-        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${op.name} at half peak: ${run.non2xx} non-2xx answers, ${run.errors} errors: ${JSON.stringify(run.statuses)}`);
-      }
       results[op.name] = {
         operation: op.label,
         responseBytes: op.bodyBytes,
