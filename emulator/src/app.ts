@@ -27,6 +27,7 @@ import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
+import { WalCheckpointer } from './store/checkpointer.js';
 import { CommitGroup } from './store/commit-group.js';
 import { openDatabase, walSync, type SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
@@ -141,8 +142,23 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   // Durability "full" on disk: commits are grouped and the log synced off the event loop before answers.
   const databaseFile = config.inMemory ? undefined : join(config.dataDir, FILES.database);
   const wal = databaseFile !== undefined && config.durability === 'full' ? walSync(databaseFile) : undefined;
-  const db = openDatabase({ ...(databaseFile !== undefined && { file: databaseFile }), synchronous: 'NORMAL' });
+  const db = openDatabase({ ...(databaseFile !== undefined && { file: databaseFile }), synchronous: 'NORMAL', autoCheckpoint: databaseFile === undefined });
   const commits = new CommitGroup(db, wal?.sync);
+  // The log is checkpointed on a worker thread, never in a commit on the event loop.
+  const checkpointer =
+    databaseFile === undefined
+      ? undefined
+      : new WalCheckpointer({
+          db,
+          file: databaseFile,
+          onCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the worker'),
+          onCatchUp: (result) => app.log.debug(result, 'write-ahead log checkpoint caught up'),
+          onUnavailable: (error) => {
+            app.log.warn({ err: error }, 'background checkpoints are unavailable; SQLite checkpoints in its commits again');
+            db.pragma('wal_autocheckpoint = 1000');
+          },
+        });
+  if (checkpointer) commits.onCommit(() => checkpointer.committed());
   const secretRepo = new SqliteSecretRepository(db, commits);
   const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults });
   const secrets = new SecretService({
@@ -267,6 +283,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
     commits.flush();
+    await checkpointer?.close();
     db.close();
     wal?.close();
   });

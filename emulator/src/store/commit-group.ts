@@ -35,6 +35,7 @@ export class CommitGroup {
   private changesCovered = 0;
   private syncing = false;
   private readonly failureListeners: Array<(error: unknown) => void> = [];
+  private readonly commitListeners: Array<() => void> = [];
   private readonly stmt;
 
   constructor(
@@ -99,6 +100,11 @@ export class CommitGroup {
     this.failureListeners.push(listener);
   }
 
+  /** Called after each group's commit (store/checkpointer.ts counts them). */
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
+  }
+
   /** Commits the open group now (the scheduled commit, or before the database is closed). */
   flush(): void {
     if (!this.open) return;
@@ -122,6 +128,7 @@ export class CommitGroup {
       for (const waiter of waiters) waiter.reject(failure);
       return;
     }
+    for (const listener of this.commitListeners) listener();
     if (!this.sync) {
       for (const waiter of waiters) waiter.resolve();
       return;

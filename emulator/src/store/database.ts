@@ -14,6 +14,8 @@ export interface OpenOptions {
   file?: string;
   /** FULL (default) syncs every commit; NORMAL survives process crashes but not power loss. */
   synchronous?: 'FULL' | 'NORMAL';
+  /** False when store/checkpointer.ts checkpoints the log instead of the commits that fill it. */
+  autoCheckpoint?: boolean;
 }
 
 export const MIGRATIONS: readonly string[] = [
@@ -151,6 +153,7 @@ export function openDatabase(options: OpenOptions): SqliteDatabase {
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  if (options.file && options.autoCheckpoint === false) db.pragma('wal_autocheckpoint = 0');
   return db;
 }
 

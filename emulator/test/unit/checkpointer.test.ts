@@ -1,0 +1,105 @@
+// Background checkpoints (store/checkpointer.ts) on a real SQLite file with a real worker thread: the
+// connection that commits never checkpoints, the worker does, the log stops growing, nothing is lost.
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WalCheckpointer, type CheckpointResult } from '../../src/store/checkpointer.js';
+import { CommitGroup } from '../../src/store/commit-group.js';
+import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+
+const PAGE = 4096;
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+let dir: string;
+let file: string;
+let db: SqliteDatabase;
+let commits: CommitGroup;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kv-checkpointer-'));
+  file = join(dir, 'test.db');
+  db = openDatabase({ file, autoCheckpoint: false });
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+  commits = new CommitGroup(db);
+});
+
+afterEach(() => {
+  if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `count` groups, one per turn of the event loop, each writing a row of a page or so. */
+async function writeGroups(count: number): Promise<void> {
+  const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+  for (let i = 0; i < count; i++) {
+    commits.run(() => insert.run(Buffer.alloc(PAGE - 200, i % 251)));
+    await nextTurn();
+  }
+}
+
+/** The log's size in pages: its high-water mark, as SQLite reuses it without truncating it. */
+const walPages = () => statSync(`${file}-wal`).size / PAGE;
+
+describe('WalCheckpointer', () => {
+  it('leaves the log to grow when nothing checkpoints it: the committing connection does not', async () => {
+    await writeGroups(1200);
+    // SQLite's automatic checkpoint would have reused the log after 1,000 pages; each group writes 3.
+    expect(walPages()).toBeGreaterThan(1200 * 3);
+  });
+
+  it('checkpoints on its worker every so many commits, so the log is reused and stays short', async () => {
+    const results: CheckpointResult[] = [];
+    const catchUps: CheckpointResult[] = [];
+    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 50, onCheckpoint: (r) => results.push(r), onCatchUp: (r) => catchUps.push(r) });
+    commits.onCommit(() => checkpointer.committed());
+    await writeGroups(1200);
+    await checkpointer.close();
+
+    expect(results.length).toBeGreaterThanOrEqual(5);
+    const complete = results.filter((r) => r.log > 0 && r.checkpointed === r.log);
+    expect(complete.length).toBeGreaterThanOrEqual(1);
+    // The emulator's connection copied only what was committed while the worker ran, and finished the job.
+    expect(catchUps.length).toBeGreaterThanOrEqual(1);
+    for (const c of catchUps) expect(c.checkpointed).toBe(c.log);
+    // The log was reused from its beginning: a later checkpoint found fewer frames in it than an earlier one.
+    expect(results.some((r, i) => i > 0 && r.log < results[i - 1]!.log)).toBe(true);
+    expect(walPages()).toBeLessThan(1200 * 3);
+
+    // Everything committed is there, the file is sound, and the last connection to close removes the log.
+    db.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const reopened = new Database(file, { readonly: true });
+    try {
+      expect(reopened.prepare('SELECT count(*) FROM t').pluck().get()).toBe(1200);
+      expect(reopened.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it('checkpoints what is left once writes go quiet', async () => {
+    const results: CheckpointResult[] = [];
+    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 1000, idleMs: 50, onCheckpoint: (r) => results.push(r) });
+    commits.onCommit(() => checkpointer.committed());
+    await writeGroups(3);
+    const deadline = Date.now() + 10_000;
+    while (results.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await checkpointer.close();
+    expect(results).toHaveLength(1);
+    expect(results[0]!.log).toBeGreaterThanOrEqual(3);
+    expect(results[0]!.checkpointed).toBe(results[0]!.log);
+  });
+
+  it('reports when its worker cannot run, and then stays out of the way', async () => {
+    let reason: unknown;
+    const checkpointer = new WalCheckpointer({ db, file: join(dir, 'missing', 'none.db'), everyCommits: 1, onUnavailable: (e) => (reason = e) });
+    checkpointer.committed();
+    const deadline = Date.now() + 10_000;
+    while (reason === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(String(reason)).toMatch(/unable to open|does not exist|no such file/i);
+    checkpointer.committed();
+    await checkpointer.close();
+  });
+});
