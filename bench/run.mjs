@@ -3,7 +3,9 @@
 //   - cold start: spawn to listening, and spawn to the first authenticated getSecret through the real SDK;
 //   - throughput and latency of get, set and list-a-page against a bare Fastify HTTPS server started in
 //     the same run that answers the same bodies (ratios within one run: the machine may be shared);
-//   - scale: get and page latency with 100 and with 100,000 secrets, and resident memory at 100,000.
+//   - scale: get and page latency with 100 and with 100,000 secrets, and resident memory at 100,000;
+//   - commits: event-loop time of a commit, SQLite's automatic checkpoints against the emulator's
+//     background checkpoints (bench/commits.mjs).
 // Prints a table, writes bench/results.json and refreshes the figures block of the README.
 // Options: --quick (shorter runs, for trying the script; results are not written).
 import { spawn } from 'node:child_process';
@@ -11,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { commitStalls } from './commits.mjs';
 import { childEnv, clientOf, cpuTimeMs, dataDirSharingKeys, median, RESOLVER, residentMemory, ROOT, round, runLoad, startEmulator, stopChild } from './lib.mjs';
 
 const QUICK = process.argv.includes('--quick');
@@ -379,6 +382,11 @@ function markdown(results) {
   lines.push(`| Get latency p50 / p99, ${small} → ${large} secrets | ${s.getP50Ms} / ${s.getP99Ms} → ${l.getP50Ms} / ${l.getP99Ms} ms | | ${sc.getRatio} (budget < ${BUDGET.scaleRatio}) |`);
   lines.push(`| Page-of-25 latency p50 / p99, ${small} → ${large} secrets | ${s.pageP50Ms} / ${s.pageP99Ms} → ${l.pageP50Ms} / ${l.pageP99Ms} ms | | ${sc.pageRatio} (budget < ${BUDGET.scaleRatio}) |`);
   lines.push(`| Resident memory with ${small} → ${large} secrets | ${round(s.rssBytes / 1024 ** 2, 0)} → ${round(l.rssBytes / 1024 ** 2, 0)} MB | | budget < ${BUDGET.rssBytes / 1024 ** 2} MB |`);
+  const c = results.commits;
+  const stalls = (x) => `${x.meanMicros} / ${x.p999Micros} / ${x.maxMicros} µs, ${x.overOneMs} over 1 ms`;
+  lines.push(
+    `| Commit of ${c.writesPerCommit} writes, time on the event loop, mean / p99.9 / max of ${c.workerCheckpoints.commits} | ${stalls(c.workerCheckpoints)} (checkpoints on a worker) | | against SQLite's own checkpoints (${stalls(c.sqliteCheckpoints)}): mean ${c.meanRatio}, max ${c.maxRatio} |`,
+  );
   const missed = results.budgets.filter((b) => !b.ok);
   lines.push('');
   lines.push(missed.length === 0 ? 'Every budget was met in this run.' : `Over budget in this run: ${missed.map((b) => `${b.name} (${b.value}${b.unit ? ` ${b.unit}` : ''}, budget ${b.budget})`).join('; ')}.`);
@@ -406,6 +414,7 @@ async function main() {
   results.cold = await coldStart(base);
   results.load = await throughput(base);
   results.scale = await scale(base);
+  results.commits = commitStalls({ rounds: QUICK ? 1 : 3, log });
   results.budgets = budgets(results);
   const block = markdown(results);
   process.stdout.write(`\n${block}\n\n`);

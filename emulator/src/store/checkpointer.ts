@@ -104,6 +104,8 @@ export class WalCheckpointer {
       this.worker && !this.exited
         ? new Promise<void>((resolve) => {
           this.worker!.once('exit', () => resolve());
+          // Kept alive until it has closed its connection, even if nothing else is left to do.
+          this.worker!.ref();
           this.worker!.postMessage('close');
         })
       : Promise.resolve();
@@ -130,7 +132,12 @@ export class WalCheckpointer {
   private workerOf(): Worker {
     if (this.worker) return this.worker;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: this.options.file } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      // A script (CommonJS), whatever flags the emulator's process was started with (--input-type=module...).
+      execArgv: [],
+      workerData: { driver, file: this.options.file },
+    });
     worker.unref();
     worker.on('message', (result: CheckpointResult | { error: string }) => {
       this.running = false;

@@ -1,8 +1,10 @@
 // Background checkpoints (store/checkpointer.ts) on a real SQLite file with a real worker thread: the
 // connection that commits never checkpoints, the worker does, the log stops growing, nothing is lost.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WalCheckpointer, type CheckpointResult } from '../../src/store/checkpointer.js';
@@ -101,5 +103,39 @@ describe('WalCheckpointer', () => {
     expect(String(reason)).toMatch(/unable to open|does not exist|no such file/i);
     checkpointer.committed();
     await checkpointer.close();
+  });
+
+  it('keeps its process alive until the worker has closed, so the last connection can remove the log', () => {
+    // In a process of its own with nothing else to wait for (as at the end of a shutdown): the close must
+    // finish, and the emulator's connection then close last. Runs the built module (npm test builds first).
+    const dist = (path: string) => pathToFileURL(resolve(__dirname, '../../dist/store', path)).href;
+    const script = `
+      const { openDatabase } = await import(${JSON.stringify(dist('database.js'))});
+      const { CommitGroup } = await import(${JSON.stringify(dist('commit-group.js'))});
+      const { WalCheckpointer } = await import(${JSON.stringify(dist('checkpointer.js'))});
+      const file = ${JSON.stringify(join(dir, 'child.db'))};
+      const db = openDatabase({ file, autoCheckpoint: false });
+      db.exec('CREATE TABLE t (v INTEGER)');
+      const commits = new CommitGroup(db);
+      let checkpoints = 0;
+      const checkpointer = new WalCheckpointer({ db, file, everyCommits: 10, onCheckpoint: () => checkpoints++, onUnavailable: (e) => console.log('unavailable: ' + e) });
+      commits.onCommit(() => checkpointer.committed());
+      const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+      for (let i = 0; i < 200; i++) {
+        commits.run(() => insert.run(i));
+        await new Promise((r) => setImmediate(r));
+      }
+      for (let i = 0; checkpoints === 0 && i < 1000; i++) await new Promise((r) => setTimeout(r, 10));
+      await checkpointer.close();
+      db.close();
+      console.log('closed after ' + checkpoints + ' checkpoints');
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    expect(out).toMatch(/^closed after [1-9]\d* checkpoints/);
+    expect(existsSync(join(dir, 'child.db-wal'))).toBe(false);
   });
 });
