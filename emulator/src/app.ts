@@ -152,7 +152,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
           db,
           file: databaseFile,
           onCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the worker'),
-          onCatchUp: (result) => app.log.debug(result, 'write-ahead log checkpoint caught up'),
+          onMainCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the event loop'),
           onUnavailable: (error) => {
             app.log.warn({ err: error }, 'background checkpoints are unavailable; SQLite checkpoints in its commits again');
             db.pragma('wal_autocheckpoint = 1000');

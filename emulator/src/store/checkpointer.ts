@@ -11,7 +11,9 @@
 //      write, and only then does SQLite reuse it from the beginning: under a steady stream of writes a
 //      checkpoint on the worker alone never catches up, and the log would grow without end.
 // SQLite syncs the database file before it reuses the log, so durability is unchanged.
-// The worker starts with the first checkpoint, not with the emulator: starts stay as fast as they were.
+// Once writes go quiet, the emulator's connection checkpoints the little that is left and the worker is
+// stopped: the worker starts with a stream of writes, not with the emulator, so starts stay as fast as
+// they were and an emulator that is only read keeps no extra thread or memory.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { SqliteDatabase } from './database.js';
@@ -56,20 +58,21 @@ export interface CheckpointerOptions {
   onUnavailable?: (error: unknown) => void;
   /** Each checkpoint's outcome on the worker (tests, diagnostics). */
   onCheckpoint?: (result: CheckpointResult) => void;
-  /** Each catch-up on the emulator's connection (tests, diagnostics). */
-  onCatchUp?: (result: CheckpointResult) => void;
+  /** Each checkpoint on the emulator's connection: a catch-up, or once writes went quiet (tests, diagnostics). */
+  onMainCheckpoint?: (result: CheckpointResult) => void;
 }
 
 export class WalCheckpointer {
   private worker: Worker | undefined;
+  /** Workers closing (retired when writes went quiet, or at close), until they have exited. */
+  private readonly exiting = new Set<Promise<void>>();
   private commits = 0;
   private running = false;
   private idle: NodeJS.Timeout | undefined;
   private unavailable = false;
   /** The worker copied all it saw: the emulator's connection copies the rest between two commits. */
   private catchUpDue = false;
-  private exited = false;
-  private closing: Promise<void> | undefined;
+  private closed = false;
   private readonly everyCommits: number;
   private readonly idleMs: number;
 
@@ -78,68 +81,108 @@ export class WalCheckpointer {
     this.idleMs = options.idleMs ?? 1000;
   }
 
+  /** Whether a worker thread is up (it starts with a stream of writes and stops when they go quiet). */
+  get workerActive(): boolean {
+    return this.worker !== undefined;
+  }
+
   /** Counts a commit; starts a checkpoint when enough have piled up, or schedules one for when writes stop. */
   committed(): void {
-    if (this.unavailable || this.closing) return;
-    if (this.catchUpDue) this.catchUp();
+    if (this.unavailable || this.closed) return;
+    if (this.catchUpDue) this.checkpointHere();
     this.commits++;
-    if (this.commits >= this.everyCommits) {
-      this.checkpoint();
-      return;
-    }
+    if (this.commits >= this.everyCommits) this.checkpoint();
     if (this.idle) this.idle.refresh();
     else {
-      this.idle = setTimeout(() => {
-        this.idle = undefined;
-        if (this.commits > 0) this.checkpoint();
-      }, this.idleMs);
+      this.idle = setTimeout(() => this.quiet(), this.idleMs);
       this.idle.unref();
     }
   }
 
   /** Stops the worker; the emulator's connection, closing last, checkpoints what is left and removes the log. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    this.closed = true;
     if (this.idle) clearTimeout(this.idle);
-    this.closing ??=
-      this.worker && !this.exited
-        ? new Promise<void>((resolve) => {
-          this.worker!.once('exit', () => resolve());
-          // Kept alive until it has closed its connection, even if nothing else is left to do.
-          this.worker!.ref();
-          this.worker!.postMessage('close');
-        })
-      : Promise.resolve();
-    return this.closing;
+    this.retire();
+    await Promise.all([...this.exiting]);
+  }
+
+  /**
+   * Writes went quiet: what is left of the log is small, so the emulator's connection checkpoints it
+   * itself (the worker would cost more to start than this), and the worker, if one is up, is stopped: an
+   * emulator that is only read keeps no thread for checkpoints, nor its memory.
+   */
+  private quiet(): void {
+    this.idle = undefined;
+    if (this.running) {
+      // The worker's checkpoint ends first; look again later.
+      this.idle = setTimeout(() => this.quiet(), this.idleMs);
+      this.idle.unref();
+      return;
+    }
+    if (this.commits > 0 || this.catchUpDue) {
+      if (this.options.db.inTransaction) {
+        // A group is open: it commits within this turn, and so schedules this again.
+        return;
+      }
+      this.commits = 0;
+      this.checkpointHere();
+    }
+    this.retire();
   }
 
   private checkpoint(): void {
-    if (this.running || this.unavailable || this.closing) return;
+    if (this.running || this.unavailable || this.closed) return;
+    const worker = this.workerOf();
+    if (!worker) return;
     this.commits = 0;
     this.running = true;
-    this.workerOf().postMessage('checkpoint');
+    worker.postMessage('checkpoint');
   }
 
-  private catchUp(): void {
+  /** A PASSIVE checkpoint on the emulator's connection, between two commits. */
+  private checkpointHere(): void {
     this.catchUpDue = false;
     try {
       const [result] = this.options.db.pragma('wal_checkpoint(PASSIVE)') as Array<CheckpointResult & { busy: number }>;
-      if (result) this.options.onCatchUp?.({ log: result.log, checkpointed: result.checkpointed });
+      if (result) this.options.onMainCheckpoint?.({ log: result.log, checkpointed: result.checkpointed });
     } catch {
       // Busy or closing: the next checkpoint catches up instead.
     }
   }
 
-  private workerOf(): Worker {
+  /** Stops the current worker (it closes its connection first); a later stream of writes starts another. */
+  private retire(): void {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    this.running = false;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.exiting.add(exited);
+    void exited.then(() => this.exiting.delete(exited));
+    // Kept alive until it has closed its connection, even if nothing else is left to do.
+    worker.ref();
+    worker.postMessage('close');
+  }
+
+  private workerOf(): Worker | undefined {
     if (this.worker) return this.worker;
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      // A script (CommonJS), whatever flags the emulator's process was started with (--input-type=module...).
-      execArgv: [],
-      workerData: { driver, file: this.options.file },
-    });
+    let worker: Worker;
+    try {
+      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+      worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        // A script (CommonJS), whatever flags the emulator's process was started with (--input-type=module...).
+        execArgv: [],
+        workerData: { driver, file: this.options.file },
+      });
+    } catch (error) {
+      this.giveUp(error);
+      return undefined;
+    }
     worker.unref();
     worker.on('message', (result: CheckpointResult | { error: string }) => {
+      if (worker !== this.worker) return;
       this.running = false;
       if ('error' in result) {
         // A checkpoint that could not run now (the log is busy) runs with the next one; the log keeps everything.
@@ -148,19 +191,22 @@ export class WalCheckpointer {
       this.options.onCheckpoint?.(result);
       if (result.log > 0 && result.checkpointed === result.log) {
         this.catchUpDue = true;
-        if (!this.options.db.inTransaction) this.catchUp();
+        if (!this.options.db.inTransaction) this.checkpointHere();
       }
       if (this.commits >= this.everyCommits) this.checkpoint();
     });
-    worker.on('exit', () => {
-      this.exited = true;
-    });
     worker.on('error', (error) => {
-      this.running = false;
-      this.unavailable = true;
-      this.options.onUnavailable?.(error);
+      if (worker === this.worker) this.worker = undefined;
+      this.giveUp(error);
     });
     this.worker = worker;
     return worker;
+  }
+
+  private giveUp(error: unknown): void {
+    this.running = false;
+    this.unavailable = true;
+    if (this.idle) clearTimeout(this.idle);
+    this.options.onUnavailable?.(error);
   }
 }

@@ -42,6 +42,12 @@ async function writeGroups(count: number): Promise<void> {
 }
 
 /** The log's size in pages: its high-water mark, as SQLite reuses it without truncating it. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(condition()).toBe(true);
+}
+
 const walPages = () => statSync(`${file}-wal`).size / PAGE;
 
 describe('WalCheckpointer', () => {
@@ -54,7 +60,7 @@ describe('WalCheckpointer', () => {
   it('checkpoints on its worker every so many commits, so the log is reused and stays short', async () => {
     const results: CheckpointResult[] = [];
     const catchUps: CheckpointResult[] = [];
-    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 50, onCheckpoint: (r) => results.push(r), onCatchUp: (r) => catchUps.push(r) });
+    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 50, onCheckpoint: (r) => results.push(r), onMainCheckpoint: (r) => catchUps.push(r) });
     commits.onCommit(() => checkpointer.committed());
     await writeGroups(1200);
     await checkpointer.close();
@@ -81,25 +87,41 @@ describe('WalCheckpointer', () => {
     }
   });
 
-  it('checkpoints what is left once writes go quiet', async () => {
-    const results: CheckpointResult[] = [];
-    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 1000, idleMs: 50, onCheckpoint: (r) => results.push(r) });
+  it('checkpoints what is left on the event loop once writes go quiet, without starting a worker', async () => {
+    const onWorker: CheckpointResult[] = [];
+    const onMain: CheckpointResult[] = [];
+    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 1000, idleMs: 50, onCheckpoint: (r) => onWorker.push(r), onMainCheckpoint: (r) => onMain.push(r) });
     commits.onCommit(() => checkpointer.committed());
     await writeGroups(3);
-    const deadline = Date.now() + 10_000;
-    while (results.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => onMain.length > 0);
     await checkpointer.close();
-    expect(results).toHaveLength(1);
-    expect(results[0]!.log).toBeGreaterThanOrEqual(3);
-    expect(results[0]!.checkpointed).toBe(results[0]!.log);
+    expect(onWorker).toEqual([]);
+    expect(onMain).toHaveLength(1);
+    expect(onMain[0]!.log).toBeGreaterThanOrEqual(3);
+    expect(onMain[0]!.checkpointed).toBe(onMain[0]!.log);
+  });
+
+  it('stops its worker when writes go quiet, and starts another with the next stream of writes', async () => {
+    const onWorker: CheckpointResult[] = [];
+    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 20, idleMs: 100, onCheckpoint: (r) => onWorker.push(r) });
+    commits.onCommit(() => checkpointer.committed());
+    await writeGroups(100);
+    await until(() => onWorker.length > 0);
+    expect(checkpointer.workerActive).toBe(true);
+    await until(() => !checkpointer.workerActive);
+    const before = onWorker.length;
+    await writeGroups(100);
+    await until(() => onWorker.length > before);
+    expect(checkpointer.workerActive).toBe(true);
+    await checkpointer.close();
+    expect(checkpointer.workerActive).toBe(false);
   });
 
   it('reports when its worker cannot run, and then stays out of the way', async () => {
     let reason: unknown;
     const checkpointer = new WalCheckpointer({ db, file: join(dir, 'missing', 'none.db'), everyCommits: 1, onUnavailable: (e) => (reason = e) });
     checkpointer.committed();
-    const deadline = Date.now() + 10_000;
-    while (reason === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => reason !== undefined);
     expect(String(reason)).toMatch(/unable to open|does not exist|no such file/i);
     checkpointer.committed();
     await checkpointer.close();
