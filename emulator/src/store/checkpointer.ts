@@ -196,8 +196,15 @@ export class WalCheckpointer {
       if (this.commits >= this.everyCommits) this.checkpoint();
     });
     worker.on('error', (error) => {
-      if (worker === this.worker) this.worker = undefined;
+      if (worker !== this.worker) return; // a retired worker's end matters to nobody
+      this.worker = undefined;
       this.giveUp(error);
+    });
+    worker.on('exit', () => {
+      // Ended without being retired: the next checkpoint starts another.
+      if (worker !== this.worker) return;
+      this.worker = undefined;
+      this.running = false;
     });
     this.worker = worker;
     return worker;
