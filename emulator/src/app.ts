@@ -142,7 +142,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   // Durability "full" on disk: commits are grouped and the log synced off the event loop before answers.
   const databaseFile = config.inMemory ? undefined : join(config.dataDir, FILES.database);
   const wal = databaseFile !== undefined && config.durability === 'full' ? walSync(databaseFile) : undefined;
-  const db = openDatabase({ ...(databaseFile !== undefined && { file: databaseFile }), synchronous: 'NORMAL', autoCheckpoint: databaseFile === undefined });
+  const db = openDatabase({ ...(databaseFile !== undefined && { file: databaseFile }), synchronous: 'NORMAL', autoCheckpoint: false });
   const commits = new CommitGroup(db, wal?.sync);
   // The log is checkpointed on a worker thread, never in a commit on the event loop.
   const checkpointer =

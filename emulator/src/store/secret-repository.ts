@@ -119,6 +119,7 @@ export class SqliteSecretRepository implements SecretRepository {
   listSecrets(vault: string, options: ListOptions): Page<Secret> {
     const listings = this.stmt.listActive.all(vault, options.after ?? '', options.limit + 1) as string[];
     const rows = JSON.parse(`[${listings.join(',')}]`) as ListingTuple[];
+    // A lambda, not listedSecret itself: Array.map would pass the index as its `deleted` argument.
     return pageOf(rows, options.limit, (r) => listedSecret(r), (r) => r[1]);
   }
 
