@@ -2,7 +2,9 @@
 // measured through the real CLI over real HTTPS, with the load generator in its own process:
 //   - cold start: spawn to listening, and spawn to the first authenticated getSecret through the real SDK;
 //   - throughput and latency of get, set and list-a-page against a bare Fastify HTTPS server started in
-//     the same run that answers the same bodies (ratios within one run: the machine may be shared);
+//     the same run that answers the same bodies (ratios within one run: the machine may be shared), and
+//     against that server doing the emulator's storage work as well (bench/storage-server.mjs), which
+//     tells the emulator's own layers apart from what its durable store costs;
 //   - scale: get and page latency with 100 and with 100,000 secrets, and resident memory at 100,000;
 //   - commits: event-loop time of a commit, SQLite's automatic checkpoints against the emulator's
 //     background checkpoints (bench/commits.mjs).
@@ -104,8 +106,9 @@ async function coldStart(base) {
   };
 }
 
-function startBare(dataDir, bodiesFile) {
-  const child = spawn(process.execPath, [join(ROOT, 'bench/bare-server.mjs'), dataDir, bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
+/** bench/bare-server.mjs, or bench/storage-server.mjs with `script`. */
+function startBare(dataDir, bodiesFile, script = 'bench/bare-server.mjs') {
+  const child = spawn(process.execPath, [join(ROOT, script), dataDir, bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
   return new Promise((resolvePromise, reject) => {
     let out = '';
     child.stdout.on('data', (c) => {
@@ -117,22 +120,21 @@ function startBare(dataDir, bodiesFile) {
   });
 }
 
-/** ROUNDS runs of each of two measurements, alternating which goes first; resolves [aRuns, bRuns]. */
-async function alternating(a, b, onRound = () => {}) {
-  const aRuns = [];
-  const bRuns = [];
+/**
+ * ROUNDS runs of each measurement, taking turns, each round starting one further along (with two: which
+ * goes first alternates); resolves one array of runs per measurement.
+ */
+async function rotating(measurements, onRound = () => {}) {
+  const runs = measurements.map(() => []);
   for (let i = 0; i < ROUNDS; i++) {
-    const aFirst = i % 2 === 0;
-    onRound(i, aFirst);
-    if (aFirst) {
-      aRuns.push(await a());
-      bRuns.push(await b());
-    } else {
-      bRuns.push(await b());
-      aRuns.push(await a());
+    const first = i % measurements.length;
+    onRound(i, first);
+    for (let k = 0; k < measurements.length; k++) {
+      const j = (first + k) % measurements.length;
+      runs[j].push(await measurements[j]());
     }
   }
-  return [aRuns, bRuns];
+  return runs;
 }
 
 const SECRET_VALUE = 'bench-value-0123456789abcdef0123456789abcdef0123';
@@ -159,7 +161,11 @@ async function throughput(base) {
   const bodiesFile = join(dataDir, 'bare-bodies.json');
   writeFileSync(bodiesFile, JSON.stringify(bodies));
   const bare = await startBare(dataDir, bodiesFile);
-  const pids = { [emulator.origin]: emulator.pid, [normal.origin]: normal.pid, [bare.origin]: bare.child.pid };
+  // The storage reference keeps its database in a directory of its own.
+  const storageDir = dataDirSharingKeys(base);
+  scratch.push(storageDir);
+  const storage = await startBare(storageDir, bodiesFile, 'bench/storage-server.mjs');
+  const pids = { [emulator.origin]: emulator.pid, [normal.origin]: normal.pid, [bare.origin]: bare.child.pid, [storage.origin]: storage.child.pid };
 
   const set = {
     label: 'PUT /secrets/{name} (setSecret, one write each)',
@@ -172,7 +178,8 @@ async function throughput(base) {
     { name: 'get', label: 'GET /secrets/{name}', method: 'GET', path: `/secrets/bench-list-00?api-version=7.6`, bodyBytes: Buffer.byteLength(bodies.get), target: emulator },
     { name: 'list', label: 'GET /secrets?maxresults=25 (a page of 25)', method: 'GET', path: `/secrets?api-version=7.6&maxresults=25`, bodyBytes: Buffer.byteLength(bodies.list), target: emulator },
     { name: 'set', ...set, target: emulator },
-    { name: 'setNormal', ...set, label: `${set.label}, durability "normal"`, target: normal },
+    // Against the bare server only: the storage reference syncs as the default durability does.
+    { name: 'setNormal', ...set, label: `${set.label}, durability "normal"`, target: normal, withoutStorage: true },
   ];
   const results = {};
   try {
@@ -200,23 +207,25 @@ async function throughput(base) {
       // Warm both servers (JIT, caches) before anything is counted.
       await load(op.target.origin, { duration: 1 });
       await load(bare.origin, { duration: 1 });
-      // Rounds alternate which server goes first, and each round's ratio compares two runs seconds
+      if (!op.withoutStorage) await load(storage.origin, { duration: 1 });
+      // Rounds take turns at which server goes first, and each round's ratio compares runs seconds
       // apart: the figure is the median of those paired ratios, so a slow minute of a shared machine
       // moves one round, not the result.
-      const [emuRuns, bareRuns] = await alternating(
-        () => load(op.target.origin),
-        () => load(bare.origin),
-        (i, emulatorFirst) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${emulatorFirst ? 'emulator, then bare Fastify' : 'bare Fastify, then emulator'})`),
+      const servers = [
+        ['emulator', () => load(op.target.origin)],
+        ['bare Fastify', () => load(bare.origin)],
+        ...(op.withoutStorage ? [] : [['bare Fastify with the store', () => load(storage.origin)]]),
+      ];
+      const [emuRuns, bareRuns, storageRuns] = await rotating(
+        servers.map(([, run]) => run),
+        (i, first) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${servers.map((_, k) => servers[(first + k) % servers.length][0]).join(', then ')})`),
       );
       const emuPeak = median(emuRuns.map((r) => r.rps));
       const barePeak = median(bareRuns.map((r) => r.rps));
       const halfRate = Math.max(1, Math.round(emuPeak / 2));
       log(`${op.name}: open-loop at half the emulator's peak (${halfRate} requests/s), emulator and bare Fastify alternating`);
       const paced = (origin) => measure(origin, { mode: 'paced', ca: client.ca, rate: halfRate });
-      const [halfRuns, bareHalfRuns] = await alternating(
-        () => paced(op.target.origin),
-        () => paced(bare.origin),
-      );
+      const [halfRuns, bareHalfRuns] = await rotating([() => paced(op.target.origin), () => paced(bare.origin)]);
       results[op.name] = {
         operation: op.label,
         responseBytes: op.bodyBytes,
@@ -235,11 +244,19 @@ async function throughput(base) {
         bareCpuMicrosPerRequestAtHalfPeak: round(median(bareHalfRuns.map((r) => r.cpuMicrosPerRequest)), 0),
         bareP50AtHalfPeakMs: round(median(bareHalfRuns.map((r) => r.latency.p50)), 2),
         bareP99AtHalfPeakMs: round(median(bareHalfRuns.map((r) => r.latency.p99)), 2),
+        ...(storageRuns && {
+          storageRps: round(median(storageRuns.map((r) => r.rps)), 0),
+          storageRatio: round(median(emuRuns.map((r, i) => r.rps / storageRuns[i].rps)), 2),
+          storageRoundRatios: emuRuns.map((r, i) => round(r.rps / storageRuns[i].rps, 2)),
+          storageCpuMicrosPerRequest: round(median(storageRuns.map((r) => r.cpuMicrosPerRequest)), 0),
+          storageVsBareRatio: round(median(storageRuns.map((r, i) => r.rps / bareRuns[i].rps)), 2),
+        }),
       };
     }
     results.emulatorRssAfterLoadBytes = residentMemory(emulator.pid).rss;
   } finally {
     await bare.stop();
+    await storage.stop();
     await normal.stop();
     await emulator.stop();
   }
@@ -363,7 +380,7 @@ function markdown(results) {
   const l = sc.bySize[large];
   const lines = [
     `Measured ${m.date.slice(0, 10)} at commit ${m.commit} on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}`,
-    `(\`npm run bench\`; medians of ${load.rounds} runs of ${load.seconds} s over HTTPS with a bearer token, emulator and bare server alternating; a ratio is the median of the ${load.rounds} rounds' ratios; peak rates by autocannon with ${load.connections} connections, latencies at half the peak by an open-loop client at that fixed rate; load generators in their own processes).`,
+    `(\`npm run bench\`; medians of ${load.rounds} runs of ${load.seconds} s over HTTPS with a bearer token, emulator, bare server and bare server with the emulator's store taking turns; a ratio is the median of the ${load.rounds} rounds' ratios; peak rates by autocannon with ${load.connections} connections, latencies at half the peak by an open-loop client at that fixed rate; load generators in their own processes).`,
     '',
     '| Figure | Emulator | Bare Fastify (same body) | Ratio / budget |',
     '|---|---|---|---|',
@@ -376,6 +393,11 @@ function markdown(results) {
     // The durability "normal" figures are for comparison: the budgets apply to the default.
     const budgeted = op !== 'setNormal';
     lines.push(`| ${r.operation}, requests/s | ${r.emulatorRps} | ${r.bareRps} | ${r.ratio}${budgeted ? ` (budget ≥ ${BUDGET.rpsRatio})` : ''} |`);
+    if (r.storageRps !== undefined) {
+      lines.push(
+        `| ${r.operation}, requests/s against bare Fastify doing the emulator's storage work (bench/storage-server.mjs) | ${r.emulatorRps} | ${r.storageRps} | ${r.storageRatio} (that server against bare Fastify: ${r.storageVsBareRatio}) |`,
+      );
+    }
     lines.push(`| ${r.operation}, server CPU per request at peak / at half peak | ${r.emulatorCpuMicrosPerRequest} / ${r.emulatorCpuMicrosPerRequestAtHalfPeak} µs | ${r.bareCpuMicrosPerRequest} / ${r.bareCpuMicrosPerRequestAtHalfPeak} µs | |`);
     lines.push(`| ${r.operation}, p50 / p99 at ${r.halfPeakRps} requests/s (half peak) | ${r.emulatorP50AtHalfPeakMs} / ${r.emulatorP99AtHalfPeakMs} ms | ${r.bareP50AtHalfPeakMs} / ${r.bareP99AtHalfPeakMs} ms | ${budgeted ? `budget p99 < ${BUDGET.p99AtHalfPeakMs} ms` : ''} |`);
   }
