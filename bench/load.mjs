@@ -5,7 +5,8 @@
 //     whole milliseconds).
 //   mode "sequential": one keep-alive connection per target, one request at a time, alternating between
 //     targets, for service-time latency: "get-random" reads random secrets of a set, "pages" follows
-//     nextLink through the whole list.
+//     nextLink through the whole list, "fixed" sends each target's own request (method, path or
+//     pathTemplate, body) again and again.
 //   mode "paced": open-loop requests at a fixed rate (see runPaced).
 import autocannon from 'autocannon';
 import { Agent, request as httpsRequest } from 'node:https';
@@ -78,18 +79,25 @@ async function runSequential() {
     next: t.firstPath,
     pagesFollowed: 0,
   }));
+  let counter = 0;
   const get = (state, path) =>
     new Promise((done, fail) => {
+      const payload = kind === 'fixed' && state.body !== undefined ? JSON.stringify(state.body) : undefined;
+      const headers = payload === undefined ? state.headers : { ...state.headers, 'content-type': 'application/json' };
       const started = process.hrtime.bigint();
-      const req = httpsRequest(new URL(path, state.origin), { agent: state.agent, headers: state.headers, ca: state.ca }, (res) => {
+      const req = httpsRequest(new URL(path, state.origin), { method: (kind === 'fixed' && state.method) || 'GET', agent: state.agent, headers, ca: state.ca }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => done({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: Number(process.hrtime.bigint() - started) / 1e6 }));
       });
       req.on('error', fail);
-      req.end();
+      req.end(payload);
     });
-  const pathFor = (state) => (kind === 'get-random' ? `/secrets/${state.prefix}${Math.floor(Math.random() * state.total)}?api-version=7.6` : state.next);
+  const pathFor = (state) => {
+    if (kind === 'get-random') return `/secrets/${state.prefix}${Math.floor(Math.random() * state.total)}?api-version=7.6`;
+    if (kind === 'fixed') return state.pathTemplate ? state.pathTemplate.replaceAll('{i}', String(counter++ % (state.modulo ?? 1000))) : state.path;
+    return state.next;
+  };
   const step = async (state, record) => {
     const res = await get(state, pathFor(state));
     if (record) {
@@ -105,7 +113,10 @@ async function runSequential() {
   // Warm the connections and the JIT before measuring.
   for (let i = 0; i < 200; i++) for (const state of states) await step(state, false);
   const deadline = performance.now() + durationMs;
-  while (performance.now() < deadline) for (const state of states) await step(state, true);
+  // Each round starts one target further along, so that no target always follows the same other one.
+  for (let round = 0; performance.now() < deadline; round++) {
+    for (let k = 0; k < states.length; k++) await step(states[(round + k) % states.length], true);
+  }
   for (const state of states) state.agent.destroy();
   return states.map((state) => ({ statuses: state.statuses, latency: summary(state.latencies), ...(kind === 'pages' && { pagesFollowed: state.pagesFollowed }) }));
 }

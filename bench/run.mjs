@@ -226,6 +226,24 @@ async function throughput(base) {
       log(`${op.name}: open-loop at half the emulator's peak (${halfRate} requests/s), emulator and bare Fastify alternating`);
       const paced = (origin) => measure(origin, { mode: 'paced', ca: client.ca, rate: halfRate });
       const [halfRuns, bareHalfRuns] = await rotating([() => paced(op.target.origin), () => paced(bare.origin)]);
+      // Service time: one request at a time, taking turns request by request between the servers, so a
+      // busy moment of the machine weighs on each alike. Steadier from run to run than rates are.
+      let service;
+      if (!op.withoutStorage) {
+        log(`${op.name}: one request at a time, emulator, bare Fastify and bare Fastify with the store taking turns`);
+        const target = (origin) => ({ origin, ca: client.ca, headers: auth, method: op.method, path: op.path, pathTemplate: op.pathTemplate, body: op.body });
+        const [emu, bareOne, storageOne] = await runLoad({ mode: 'sequential', kind: 'fixed', durationMs: 2 * SEQUENTIAL_MS, targets: [target(op.target.origin), target(bare.origin), target(storage.origin)] });
+        for (const [name, run] of [['emulator', emu], ['bare', bareOne], ['storage', storageOne]]) {
+          const bad = Object.keys(run.statuses).filter((status) => status !== '200');
+          if (bad.length > 0) throw new Error(`${op.name} one at a time (${name}): answers ${JSON.stringify(run.statuses)}`);
+        }
+        service = {
+          serviceP50Ms: round(emu.latency.p50, 3),
+          bareServiceP50Ms: round(bareOne.latency.p50, 3),
+          storageServiceP50Ms: round(storageOne.latency.p50, 3),
+          serviceRequests: emu.latency.count,
+        };
+      }
       results[op.name] = {
         operation: op.label,
         responseBytes: op.bodyBytes,
@@ -251,6 +269,7 @@ async function throughput(base) {
           storageCpuMicrosPerRequest: round(median(storageRuns.map((r) => r.cpuMicrosPerRequest)), 0),
           storageVsBareRatio: round(median(storageRuns.map((r, i) => r.rps / bareRuns[i].rps)), 2),
         }),
+        ...service,
       };
     }
     results.emulatorRssAfterLoadBytes = residentMemory(emulator.pid).rss;
@@ -396,6 +415,11 @@ function markdown(results) {
     if (r.storageRps !== undefined) {
       lines.push(
         `| ${r.operation}, requests/s against bare Fastify doing the emulator's storage work (bench/storage-server.mjs) | ${r.emulatorRps} | ${r.storageRps} | ${r.storageRatio} (that server against bare Fastify: ${r.storageVsBareRatio}) |`,
+      );
+    }
+    if (r.serviceP50Ms !== undefined) {
+      lines.push(
+        `| ${r.operation}, p50 one request at a time, servers taking turns: emulator / bare Fastify / bare Fastify with the store | ${r.serviceP50Ms} ms | ${r.bareServiceP50Ms} / ${r.storageServiceP50Ms} ms | bare / emulator ${round(r.bareServiceP50Ms / r.serviceP50Ms, 2)}, with the store / emulator ${round(r.storageServiceP50Ms / r.serviceP50Ms, 2)} |`,
       );
     }
     lines.push(`| ${r.operation}, server CPU per request at peak / at half peak | ${r.emulatorCpuMicrosPerRequest} / ${r.emulatorCpuMicrosPerRequestAtHalfPeak} µs | ${r.bareCpuMicrosPerRequest} / ${r.bareCpuMicrosPerRequestAtHalfPeak} µs | |`);
