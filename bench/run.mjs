@@ -4,7 +4,8 @@
 //   - throughput and latency of get, set and list-a-page against a bare Fastify HTTPS server started in
 //     the same run that answers the same bodies (ratios within one run: the machine may be shared), and
 //     against that server doing the emulator's storage work as well (bench/storage-server.mjs), which
-//     tells the emulator's own layers apart from what its durable store costs;
+//     tells the emulator's own layers apart from what its durable store costs; and the three servers'
+//     service times, one request at a time, taking turns request by request (steadier than rates);
 //   - scale: get and page latency with 100 and with 100,000 secrets, and resident memory at 100,000;
 //   - commits: event-loop time of a commit, SQLite's automatic checkpoints against the emulator's
 //     background checkpoints (bench/commits.mjs).
