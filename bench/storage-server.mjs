@@ -1,7 +1,7 @@
 // A second reference: the bare Fastify server of bench/bare-server.mjs, plus the emulator's own store
-// doing what the emulator's store does for each request, set up as the emulator sets it up (app.ts): the
-// same SQLite schema and statements, group commits with the log synced off the event loop before the
-// answer, background checkpoints. It answers the same bodies byte for byte, and does nothing else: no
+// doing what the emulator's store does for each request, opened as the emulator opens it
+// (store/storage.ts, durability "full"): the same SQLite schema and statements, group commits with the log
+// synced off the event loop before the answer, background checkpoints. It answers the same bodies byte for byte, and does nothing else: no
 // authentication, no vault or access checks, no presentation of the result.
 // The emulator's rate against this one is what its own layers (HTTP handling, tokens, access, domain,
 // wire shapes) cost on top of the storage work that any durable emulator must do.
@@ -10,21 +10,15 @@ import Fastify from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WalCheckpointer } from '../emulator/dist/store/checkpointer.js';
-import { CommitGroup } from '../emulator/dist/store/commit-group.js';
-import { openDatabase, walSync } from '../emulator/dist/store/database.js';
 import { SqliteSecretRepository } from '../emulator/dist/store/secret-repository.js';
+import { openStorage } from '../emulator/dist/store/storage.js';
 
 const [dataDir, bodiesFile] = process.argv.slice(2);
 const bodies = JSON.parse(readFileSync(bodiesFile, 'utf8'));
 const VAULT = 'default';
-const file = join(dataDir, 'storage-reference.db');
-const wal = walSync(file);
-const db = openDatabase({ file, synchronous: 'NORMAL', autoCheckpoint: false });
-const commits = new CommitGroup(db, wal.sync);
-const checkpointer = new WalCheckpointer({ db, file });
-commits.onCommit(() => checkpointer.committed());
-const repo = new SqliteSecretRepository(db, commits);
+const storage = openStorage({ file: join(dataDir, 'storage-reference.db'), durability: 'full' });
+const { commits } = storage;
+const repo = new SqliteSecretRepository(storage.db, commits);
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 function addVersion(name, value, contentType, tags) {
@@ -69,12 +63,7 @@ app.get('/secrets', async (_request, reply) => {
   repo.listSecrets(VAULT, { limit: 25 });
   return send(reply, bodies.list);
 });
-app.addHook('onClose', async () => {
-  commits.flush();
-  await checkpointer.close();
-  db.close();
-  wal.close();
-});
+app.addHook('onClose', () => storage.close());
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void app.close().then(() => process.exit(0)));
 await app.listen({ port: 0, host: 'localhost' });
 process.stdout.write(`listening on https://localhost:${app.server.address().port}\n`);

@@ -27,10 +27,9 @@ import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
-import { WalCheckpointer } from './store/checkpointer.js';
-import { CommitGroup } from './store/commit-group.js';
-import { openDatabase, walSync, type SqliteDatabase } from './store/database.js';
+import type { SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
+import { openStorage } from './store/storage.js';
 import { ControllableClock } from './vault/clock.js';
 import { SecretService } from './vault/secrets.js';
 import { StateService } from './vault/state.js';
@@ -139,26 +138,17 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     }));
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
 
-  // Durability "full" on disk: commits are grouped and the log synced off the event loop before answers.
-  const databaseFile = config.inMemory ? undefined : join(config.dataDir, FILES.database);
-  const wal = databaseFile !== undefined && config.durability === 'full' ? walSync(databaseFile) : undefined;
-  const db = openDatabase({ ...(databaseFile !== undefined && { file: databaseFile }), synchronous: 'NORMAL', autoCheckpoint: false });
-  const commits = new CommitGroup(db, wal?.sync);
-  // The log is checkpointed on a worker thread, never in a commit on the event loop.
-  const checkpointer =
-    databaseFile === undefined
-      ? undefined
-      : new WalCheckpointer({
-          db,
-          file: databaseFile,
-          onCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the worker'),
-          onMainCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the event loop'),
-          onUnavailable: (error) => {
-            app.log.warn({ err: error }, 'background checkpoints are unavailable; SQLite checkpoints in its commits again');
-            db.pragma('wal_autocheckpoint = 1000');
-          },
-        });
-  if (checkpointer) commits.onCommit(() => checkpointer.committed());
+  // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
+  const storage = openStorage({
+    ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
+    durability: config.durability,
+    checkpoints: {
+      onCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the worker'),
+      onMainCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the event loop'),
+      onUnavailable: (error) => app.log.warn({ err: error }, 'background checkpoints are unavailable; SQLite checkpoints in its commits again'),
+    },
+  });
+  const { db, commits } = storage;
   const secretRepo = new SqliteSecretRepository(db, commits);
   const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults });
   const secrets = new SecretService({
@@ -282,10 +272,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
-    commits.flush();
-    await checkpointer?.close();
-    db.close();
-    wal?.close();
+    await storage.close();
   });
 
   return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };

@@ -54,7 +54,7 @@ export interface CheckpointerOptions {
   everyCommits?: number;
   /** ...and this long after the last commit, so a quiet emulator leaves no log behind. */
   idleMs?: number;
-  /** The worker could not run checkpoints: the caller goes back to SQLite's automatic ones. */
+  /** The worker could not run checkpoints; SQLite's automatic ones are back on (diagnostics). */
   onUnavailable?: (error: unknown) => void;
   /** Each checkpoint's outcome on the worker (tests, diagnostics). */
   onCheckpoint?: (result: CheckpointResult) => void;
@@ -210,10 +210,16 @@ export class WalCheckpointer {
     return worker;
   }
 
+  /** Without a worker, the emulator's connection goes back to SQLite's automatic checkpoints. */
   private giveUp(error: unknown): void {
     this.running = false;
     this.unavailable = true;
     if (this.idle) clearTimeout(this.idle);
+    try {
+      this.options.db.pragma('wal_autocheckpoint = 1000');
+    } catch {
+      // closing: nothing is left to checkpoint
+    }
     this.options.onUnavailable?.(error);
   }
 }

@@ -117,12 +117,14 @@ describe('WalCheckpointer', () => {
     expect(checkpointer.workerActive).toBe(false);
   });
 
-  it('reports when its worker cannot run, and then stays out of the way', async () => {
+  it('reports when its worker cannot run, turns the automatic checkpoints of SQLite back on, and then stays out of the way', async () => {
     let reason: unknown;
     const checkpointer = new WalCheckpointer({ db, file: join(dir, 'missing', 'none.db'), everyCommits: 1, onUnavailable: (e) => (reason = e) });
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     checkpointer.committed();
     await until(() => reason !== undefined);
     expect(String(reason)).toMatch(/unable to open|does not exist|no such file/i);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     checkpointer.committed();
     await checkpointer.close();
   });
