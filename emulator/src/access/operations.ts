@@ -41,5 +41,7 @@ export interface Requirement {
 export function requirementOf(operation: Operation, vault: string, secretName: string | undefined): Requirement {
   const { action, permission } = REQUIREMENTS[operation];
   const onSecret = operation !== 'restore' && secretName !== undefined && secretName !== '';
-  return { action, permission, resource: { vault, ...(onSecret && { secret: secretName }) } };
+  const resource: Resource = { vault };
+  if (onSecret) resource.secret = secretName;
+  return { action, permission, resource };
 }

@@ -40,7 +40,15 @@ export class AccessControl {
   authorize(input: { vault: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
     const oid = input.caller.oid.toLowerCase();
     const policy: AccessPolicy | undefined = input.permissionModel === 'accessPolicy' ? this.policies.get(policyKey(input.vault, oid)) : undefined;
-    return authorize({ ...input, assignments: this.byPrincipal.get(oid) ?? [], ...(policy !== undefined && { policy }) });
+    return authorize({
+      vault: input.vault,
+      permissionModel: input.permissionModel,
+      operation: input.operation,
+      secretName: input.secretName,
+      caller: input.caller,
+      assignments: this.byPrincipal.get(oid) ?? [],
+      policy,
+    });
   }
 
   listAssignments(): AssignmentView[] {

@@ -32,13 +32,7 @@ export function authorizationStep(options: AuthorizationOptions): DataPlaneStep 
     const vault = request.kv.vault();
     const secretName = (request.params as { name?: string } | undefined)?.name;
     const caller = claims as Caller;
-    const decision = options.access.authorize({
-      vault: vault.name,
-      permissionModel: vault.permissionModel,
-      operation,
-      ...(secretName !== undefined && { secretName }),
-      caller,
-    });
+    const decision = options.access.authorize({ vault: vault.name, permissionModel: vault.permissionModel, operation, secretName, caller });
     if (decision.allowed) {
       if (decision.assignmentId !== undefined) reply.header('x-ms-keyvault-rbac-assignment-id', headerOf(decision.assignmentId));
       return;

@@ -150,12 +150,12 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
     const config = request.routeOptions.config;
     const surface = config?.surface ?? 'data';
     const clientRequestId = request.headers['x-ms-client-request-id'];
+    reply.header('cache-control', 'no-cache');
+    reply.header('pragma', 'no-cache');
+    reply.header('expires', '-1');
+    reply.header('x-ms-request-id', request.id);
+    if (typeof clientRequestId === 'string') reply.header('x-ms-client-request-id', clientRequestId);
     reply.headers({
-      'cache-control': 'no-cache',
-      pragma: 'no-cache',
-      expires: '-1',
-      'x-ms-request-id': request.id,
-      ...(typeof clientRequestId === 'string' && { 'x-ms-client-request-id': clientRequestId }),
       'x-ms-keyvault-region': options.region,
       'x-ms-keyvault-service-version': options.serviceVersion,
       'x-ms-keyvault-network-info': networkInfoOf(request),

@@ -63,12 +63,11 @@ export function parseSetSecret(raw: unknown): SetSecretInput {
   const contentType = optionalString(body, 'contentType');
   const parsedTags = tags(body);
   const parsedAttributes = attributes(body);
-  return {
-    value,
-    ...(contentType !== undefined && { contentType }),
-    ...(parsedTags !== undefined && { tags: parsedTags }),
-    ...(parsedAttributes !== undefined && { attributes: parsedAttributes }),
-  };
+  const input: SetSecretInput = { value };
+  if (contentType !== undefined) input.contentType = contentType;
+  if (parsedTags !== undefined) input.tags = parsedTags;
+  if (parsedAttributes !== undefined) input.attributes = parsedAttributes;
+  return input;
 }
 
 export function parseUpdateSecret(raw: unknown): UpdateSecretInput {

@@ -61,14 +61,10 @@ export class SecretService {
       if (head?.deleted) throw errors.deletedButRecoverable(name);
       if (head?.managed) throw errors.managedSecret('set');
       const now = this.nowSeconds();
-      const version: SecretVersion = {
-        name: head?.name ?? name,
-        version: newVersionId(),
-        value: input.value,
-        ...(input.contentType !== undefined && { contentType: input.contentType }),
-        ...(input.tags !== undefined && { tags: input.tags }),
-        attributes: withAttributes({ enabled: true, created: now, updated: now }, input.attributes),
-      };
+      const version = { name: head?.name ?? name, version: newVersionId(), value: input.value } as SecretVersion;
+      if (input.contentType !== undefined) version.contentType = input.contentType;
+      if (input.tags !== undefined) version.tags = input.tags;
+      version.attributes = withAttributes({ enabled: true, created: now, updated: now }, input.attributes);
       this.repo.addVersion(vault.name, { name: version.name, managed: false }, version);
       return { head: { name: version.name, latestVersion: version.version, managed: false }, version };
     });
@@ -141,11 +137,11 @@ export class SecretService {
   }
 
   listSecrets(vault: Vault, page: PageRequest): Page<Secret> {
-    return this.repo.listSecrets(vault.name, { limit: checkMaxResults(page.maxResults), ...after(page) });
+    return this.repo.listSecrets(vault.name, { limit: checkMaxResults(page.maxResults), after: page.after });
   }
 
   listDeletedSecrets(vault: Vault, page: PageRequest): Page<Secret> {
-    return this.repo.listDeleted(vault.name, this.nowSeconds(), { limit: checkMaxResults(page.maxResults), ...after(page) });
+    return this.repo.listDeleted(vault.name, this.nowSeconds(), { limit: checkMaxResults(page.maxResults), after: page.after });
   }
 
   /** All versions of an active secret; none for a name that does not exist (as the service answers). */
@@ -154,7 +150,7 @@ export class SecretService {
     const limit = checkMaxResults(page.maxResults);
     const head = this.liveHead(vault, name);
     if (!head || head.deleted) return { items: [] };
-    return this.repo.listVersions(vault.name, head.name, { limit, ...after(page) });
+    return this.repo.listVersions(vault.name, head.name, { limit, after: page.after });
   }
 
   async backupSecret(vault: Vault, name: string): Promise<Uint8Array> {
@@ -266,10 +262,6 @@ export class SecretService {
     if (!secret?.head.deleted || this.purgedIfExpired(vault, secret.head)) throw notFound(name);
     return secret;
   }
-}
-
-function after(page: PageRequest): { after?: string } {
-  return page.after === undefined ? {} : { after: page.after };
 }
 
 function withAttributes(base: SecretAttributes, input: AttributesInput | undefined): SecretAttributes {

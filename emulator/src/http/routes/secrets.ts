@@ -21,7 +21,7 @@ function json(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.code(200).type(JSON_TYPE).send(body);
 }
 
-function pageRequest(query: Query): { maxResults?: number; after?: string } {
+function pageRequest(query: Query): { maxResults: number | undefined; after: string | undefined } {
   const maxResults = parseMaxResults(query.maxresults);
   const token = query.$skiptoken;
   let after: string | undefined;
@@ -29,7 +29,7 @@ function pageRequest(query: Query): { maxResults?: number; after?: string } {
     after = parseSkipToken(String(token));
     if (after === undefined) throw errors.badParameter('The $skiptoken parameter is invalid.');
   }
-  return { ...(maxResults !== undefined && { maxResults }), ...(after !== undefined && { after }) };
+  return { maxResults, after };
 }
 
 function listBody<T>(request: FastifyRequest, path: string, page: Page<T>, present: (item: T) => unknown) {
