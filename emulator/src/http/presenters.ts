@@ -2,7 +2,7 @@
 // bundle: value, contentType, id, managed, attributes, tags, kid; attributes: enabled, nbf, exp,
 // created, updated, recoveryLevel, recoverableDays; deleted: recoveryId, deletedDate, scheduledPurgeDate first.
 // Each shape is built by assigning its keys in that order, present ones only: a page presents 25 items,
-// and building them from conditional object spreads cost about three times as much (bench/README.md).
+// and building them from conditional object spreads cost about three times as much.
 import { recoveryLevelOf, type Secret, type SecretVersion, type Vault } from '../vault/model.js';
 import { recoveryId, secretId } from './ids.js';
 

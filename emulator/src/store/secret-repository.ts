@@ -4,6 +4,7 @@ import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, Va
 import type { ListOptions, SecretRepository, VaultRepository } from '../vault/ports.js';
 import { CommitGroup } from './commit-group.js';
 import type { SqliteDatabase } from './database.js';
+import { ReadCache } from './read-cache.js';
 
 interface HeadRow {
   name: string;
@@ -46,12 +47,19 @@ type VersionTuple = [string, string | null, Record<string, string> | null, numbe
 
 export class SqliteSecretRepository implements SecretRepository {
   private readonly stmt;
+  /** Secrets read by name (and version), and pages of active secrets, until the next write (store/read-cache.ts). */
+  private readonly secrets: ReadCache<Secret>;
+  private readonly pages: ReadCache<Page<Secret>>;
 
   /** Atomic units of work share commits with whatever else is written in the same turn (store/commit-group.ts). */
   constructor(
     db: SqliteDatabase,
     private readonly commits: CommitGroup = new CommitGroup(db),
   ) {
+    this.secrets = new ReadCache(db, 5_000);
+    this.pages = new ReadCache(db, 100);
+    // A group rolled back takes back writes that reads may have seen.
+    commits.onFailure(() => this.changed());
     this.stmt = {
       findHead: db.prepare('SELECT name, latest_version, managed, kid, deleted_date, scheduled_purge_date FROM secrets WHERE vault = ? AND name_key = ?'),
       findLatest: db.prepare(`SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
@@ -101,26 +109,37 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   findSecret(vault: string, name: string, version?: string): Secret | undefined {
+    const cacheKey = `${vault}/${key(name)}/${version ?? ''}`;
+    const cached = this.secrets.get(cacheKey);
+    if (cached) return cached;
     const row = (version === undefined ? this.stmt.findLatest.get(vault, key(name)) : this.stmt.findWithVersion.get(version, vault, key(name))) as
       | JoinedRow
       | undefined;
-    return row && toSecret(row);
+    return row && this.secrets.set(cacheKey, toSecret(row));
   }
 
   addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void {
+    this.changed();
     this.insertVersionRow(vault, version.name, version);
     this.stmt.upsertHead.run({ vault, key: key(head.name), name: head.name, latest: version.version, managed: head.managed ? 1 : 0, kid: head.kid ?? null });
   }
 
   updateVersion(vault: string, version: SecretVersion): void {
+    this.changed();
     this.stmt.updateVersion.run(versionParams(vault, version.name, version));
   }
 
   listSecrets(vault: string, options: ListOptions): Page<Secret> {
+    const cacheKey = `${vault}/${options.limit}/${options.after ?? ''}`;
+    const cached = this.pages.get(cacheKey);
+    if (cached) return cached;
     const listings = this.stmt.listActive.all(vault, options.after ?? '', options.limit + 1) as string[];
     const rows = JSON.parse(`[${listings.join(',')}]`) as ListingTuple[];
     // A lambda, not listedSecret itself: Array.map would pass the index as its `deleted` argument.
-    return pageOf(rows, options.limit, (r) => listedSecret(r), (r) => r[1]);
+    return this.pages.set(
+      cacheKey,
+      pageOf(rows, options.limit, (r) => listedSecret(r), (r) => r[1]),
+    );
   }
 
   listDeleted(vault: string, now: number, options: ListOptions): Page<Secret> {
@@ -143,14 +162,17 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   moveToDeleted(vault: string, name: string, deletion: { deletedDate: number; scheduledPurgeDate: number }): void {
+    this.changed();
     this.stmt.markDeleted.run(deletion.deletedDate, deletion.scheduledPurgeDate, vault, key(name));
   }
 
   recover(vault: string, name: string): void {
+    this.changed();
     this.stmt.recover.run(vault, key(name));
   }
 
   purge(vault: string, name: string): void {
+    this.changed();
     this.stmt.purgeVersions.run(vault, key(name));
     this.stmt.purgeHead.run(vault, key(name));
   }
@@ -180,6 +202,7 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   insertSnapshot(vault: string, snapshot: SecretSnapshot): void {
+    this.changed();
     const latest = snapshot.versions.at(-1);
     if (!latest) return;
     for (const version of snapshot.versions) this.insertVersionRow(vault, snapshot.name, { ...version, name: snapshot.name });
@@ -201,12 +224,25 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   deleteVaultContents(vault: string): void {
+    this.changed();
     this.stmt.clearVaultVersions.run(vault);
     this.stmt.clearVaultHeads.run(vault);
   }
 
   transaction<T>(work: () => T): T {
-    return this.commits.run(work);
+    try {
+      return this.commits.run(work);
+    } catch (error) {
+      // The unit was rolled back to its savepoint: forget what it wrote, and what was read of it.
+      this.changed();
+      throw error;
+    }
+  }
+
+  /** Every write, and every rollback, clears what reads kept. */
+  private changed(): void {
+    this.secrets.clear();
+    this.pages.clear();
   }
 
   private insertVersionRow(vault: string, name: string, version: SecretVersion): void {

@@ -1,0 +1,52 @@
+// Reads kept in memory until the next write. A secret read by name (and version) and a page of active
+// secrets are what clients ask for again and again, unchanged in between; each costs SQLite a query and
+// the emulator a row turned into objects. The repository (store/secret-repository.ts) clears the cache on
+// every write it makes and whenever a unit of work or a group commit is rolled back, so a cached read is
+// always what SQLite would answer. Writes by another connection to the same file (a second emulator on the
+// same data directory) are seen through SQLite's data_version, checked on every read.
+// Values are frozen: they are shared by every request that reads them.
+import type { SqliteDatabase } from './database.js';
+
+export class ReadCache<V extends object> {
+  private readonly entries = new Map<string, V>();
+  private readonly dataVersion;
+  private seenDataVersion: number;
+
+  constructor(
+    db: SqliteDatabase,
+    /** More entries than this and the cache starts over (it holds what is read often, not everything). */
+    private readonly capacity: number,
+  ) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.seenDataVersion = this.dataVersion.get() as number;
+  }
+
+  /** The cached value, if any. Call it before reading SQLite for a value to `set`. */
+  get(key: string): V | undefined {
+    const dataVersion = this.dataVersion.get() as number;
+    if (dataVersion !== this.seenDataVersion) {
+      this.seenDataVersion = dataVersion;
+      this.entries.clear();
+      return undefined;
+    }
+    return this.entries.get(key);
+  }
+
+  /** Keeps what SQLite answered after `get` missed (another connection's later commit clears it at the next get). */
+  set(key: string, value: V): V {
+    if (this.entries.size >= this.capacity) this.entries.clear();
+    this.entries.set(key, deepFreeze(value));
+    return value;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null && !Object.isFrozen(child)) deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
