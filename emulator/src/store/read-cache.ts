@@ -1,9 +1,11 @@
-// Reads kept in memory until the next write. A secret read by name (and version) and a page of active
-// secrets are what clients ask for again and again, unchanged in between; each costs SQLite a query and
-// the emulator a row turned into objects. The repository (store/secret-repository.ts) clears the cache on
-// every write it makes and whenever a unit of work or a group commit is rolled back, so a cached read is
-// always what SQLite would answer. Writes by another connection to the same file (a second emulator on the
-// same data directory) are seen through SQLite's data_version, checked on every read.
+// Reads kept in memory until the next write. A secret read by name is what clients ask for again and
+// again, unchanged in between (an app reads its connection string at every start, a config provider at
+// every refresh); each read costs SQLite a join and the emulator a row turned into objects. The repository
+// (store/secret-repository.ts) clears the cache on every write it makes and whenever a unit of work or a
+// group commit is rolled back, so a cached read is always what SQLite would answer. Writes by another
+// connection to the same file (a second emulator on the same data directory) are seen through SQLite's
+// data_version, checked on every read. Pages of lists are not kept: a page not in memory would then cost
+// more than it does without the cache's bookkeeping, and paging through a large vault is all misses.
 // Values are frozen: they are shared by every request that reads them.
 import type { SqliteDatabase } from './database.js';
 

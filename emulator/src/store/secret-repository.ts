@@ -47,17 +47,15 @@ type VersionTuple = [string, string | null, Record<string, string> | null, numbe
 
 export class SqliteSecretRepository implements SecretRepository {
   private readonly stmt;
-  /** Secrets read by name (and version), and pages of active secrets, until the next write (store/read-cache.ts). */
+  /** Secrets read by name (and version), until the next write (store/read-cache.ts). */
   private readonly secrets: ReadCache<Secret>;
-  private readonly pages: ReadCache<Page<Secret>>;
 
   /** Atomic units of work share commits with whatever else is written in the same turn (store/commit-group.ts). */
   constructor(
     db: SqliteDatabase,
     private readonly commits: CommitGroup = new CommitGroup(db),
   ) {
-    this.secrets = new ReadCache(db, 5_000);
-    this.pages = new ReadCache(db, 100);
+    this.secrets = new ReadCache(db, 1_000);
     // A group rolled back takes back writes that reads may have seen.
     commits.onFailure(() => this.changed());
     this.stmt = {
@@ -130,16 +128,10 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   listSecrets(vault: string, options: ListOptions): Page<Secret> {
-    const cacheKey = `${vault}/${options.limit}/${options.after ?? ''}`;
-    const cached = this.pages.get(cacheKey);
-    if (cached) return cached;
     const listings = this.stmt.listActive.all(vault, options.after ?? '', options.limit + 1) as string[];
     const rows = JSON.parse(`[${listings.join(',')}]`) as ListingTuple[];
     // A lambda, not listedSecret itself: Array.map would pass the index as its `deleted` argument.
-    return this.pages.set(
-      cacheKey,
-      pageOf(rows, options.limit, (r) => listedSecret(r), (r) => r[1]),
-    );
+    return pageOf(rows, options.limit, (r) => listedSecret(r), (r) => r[1]);
   }
 
   listDeleted(vault: string, now: number, options: ListOptions): Page<Secret> {
@@ -242,7 +234,6 @@ export class SqliteSecretRepository implements SecretRepository {
   /** Every write, and every rollback, clears what reads kept. */
   private changed(): void {
     this.secrets.clear();
-    this.pages.clear();
   }
 
   private insertVersionRow(vault: string, name: string, version: SecretVersion): void {
