@@ -107,10 +107,11 @@ export class SqliteSecretRepository implements SecretRepository {
   }
 
   findSecret(vault: string, name: string, version?: string): Secret | undefined {
-    const cacheKey = `${vault}/${key(name)}/${version ?? ''}`;
+    const nameKey = key(name);
+    const cacheKey = `${vault}/${nameKey}/${version ?? ''}`;
     const cached = this.secrets.get(cacheKey);
     if (cached) return cached;
-    const row = (version === undefined ? this.stmt.findLatest.get(vault, key(name)) : this.stmt.findWithVersion.get(version, vault, key(name))) as
+    const row = (version === undefined ? this.stmt.findLatest.get(vault, nameKey) : this.stmt.findWithVersion.get(version, vault, nameKey)) as
       | JoinedRow
       | undefined;
     return row && this.secrets.set(cacheKey, toSecret(row));
