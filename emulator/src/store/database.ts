@@ -100,6 +100,14 @@ export const MIGRATIONS: readonly string[] = [
   END;
   UPDATE secrets SET listing = ${listingOf('secrets.vault', 'secrets.name_key')};
   `,
+  // 4: the repository writes the listing itself when it adds a version or restores a secret (it holds
+  // every field of it): the triggers on the secret re-read the row and its latest version and wrote the
+  // row a second time, a third of what storing a version cost. The trigger on versions stays: an update
+  // of the latest version's attributes or tags changes the listing without writing the secret.
+  `
+  DROP TRIGGER secrets_listing_on_insert;
+  DROP TRIGGER secrets_listing_on_update;
+  `,
 ];
 
 /**

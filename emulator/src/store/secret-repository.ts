@@ -36,7 +36,8 @@ const VERSION_COLUMNS = 'v.version, v.value, v.content_type, v.tags, v.enabled, 
 
 /**
  * A page of secrets reads each secret's `listing` (store/database.ts, migration 3): the fields of its list
- * item as a JSON array, kept by triggers. 26 rows of one column are joined into one JSON text and parsed
+ * item as a JSON array, written with each new latest version (listingOf, migration 4) and by a trigger when
+ * the latest version is updated. 26 rows of one column are joined into one JSON text and parsed
  * once: turning 26 rows of 15 columns into JavaScript objects one property at a time, after a join, cost
  * several times as much. List items never carry values (as on the service), so lists do not read them.
  */
@@ -66,10 +67,10 @@ export class SqliteSecretRepository implements SecretRepository {
       findWithVersion: db.prepare(`SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
         JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = ?
         WHERE s.vault = ? AND s.name_key = ?`),
-      upsertHead: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid) VALUES (@vault, @key, @name, @latest, @managed, @kid)
-        ON CONFLICT (vault, name_key) DO UPDATE SET latest_version = excluded.latest_version`),
-      insertHeadFull: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, deleted_date, scheduled_purge_date)
-        VALUES (@vault, @key, @name, @latest, @managed, @kid, @deleted, @purge)`),
+      upsertHead: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, listing) VALUES (@vault, @key, @name, @latest, @managed, @kid, @listing)
+        ON CONFLICT (vault, name_key) DO UPDATE SET name = excluded.name, latest_version = excluded.latest_version, managed = excluded.managed, kid = excluded.kid, listing = excluded.listing`),
+      insertHeadFull: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, deleted_date, scheduled_purge_date, listing)
+        VALUES (@vault, @key, @name, @latest, @managed, @kid, @deleted, @purge, @listing)`),
       insertVersion: db.prepare(`INSERT INTO versions (vault, name_key, version, value, content_type, tags, enabled, nbf, exp, created, updated)
         VALUES (@vault, @key, @version, @value, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`),
       updateVersion: db.prepare(`UPDATE versions SET content_type = @contentType, tags = @tags, enabled = @enabled, nbf = @nbf, exp = @exp, updated = @updated
@@ -119,8 +120,16 @@ export class SqliteSecretRepository implements SecretRepository {
 
   addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void {
     this.changed();
-    this.insertVersionRow(vault, version.name, version);
-    this.stmt.upsertHead.run({ vault, key: key(head.name), name: head.name, latest: version.version, managed: head.managed ? 1 : 0, kid: head.kid ?? null });
+    const params = this.insertVersionRow(vault, version.name, version);
+    this.stmt.upsertHead.run({
+      vault,
+      key: params.key,
+      name: head.name,
+      latest: version.version,
+      managed: head.managed ? 1 : 0,
+      kid: head.kid ?? null,
+      listing: listingOf(head, params),
+    });
   }
 
   updateVersion(vault: string, version: SecretVersion): void {
@@ -198,7 +207,8 @@ export class SqliteSecretRepository implements SecretRepository {
     this.changed();
     const latest = snapshot.versions.at(-1);
     if (!latest) return;
-    for (const version of snapshot.versions) this.insertVersionRow(vault, snapshot.name, { ...version, name: snapshot.name });
+    let params: VersionParams | undefined;
+    for (const version of snapshot.versions) params = this.insertVersionRow(vault, snapshot.name, { ...version, name: snapshot.name });
     this.stmt.insertHeadFull.run({
       vault,
       key: key(snapshot.name),
@@ -208,6 +218,7 @@ export class SqliteSecretRepository implements SecretRepository {
       kid: snapshot.kid ?? null,
       deleted: snapshot.deleted?.deletedDate ?? null,
       purge: snapshot.deleted?.scheduledPurgeDate ?? null,
+      listing: listingOf({ name: snapshot.name, managed: snapshot.managed, ...(snapshot.kid !== undefined && { kid: snapshot.kid }) }, params!),
     });
   }
 
@@ -237,10 +248,12 @@ export class SqliteSecretRepository implements SecretRepository {
     this.secrets.clear();
   }
 
-  private insertVersionRow(vault: string, name: string, version: SecretVersion): void {
+  /** Inserts a version's row; returns the row's parameters. */
+  private insertVersionRow(vault: string, name: string, version: SecretVersion): VersionParams {
     const params = versionParams(vault, name, version);
     params.value = version.value;
     this.stmt.insertVersion.run(params);
+    return params;
   }
 }
 
@@ -299,7 +312,22 @@ function toVault(row: VaultRow): Vault {
 }
 
 /** The named parameters of a version's row (insertVersion adds its value). */
-function versionParams(vault: string, name: string, version: SecretVersion): Record<string, string | number | null> {
+interface VersionParams {
+  vault: string;
+  key: string;
+  version: string;
+  value?: string;
+  contentType: string | null;
+  /** JSON text */
+  tags: string | null;
+  enabled: number;
+  nbf: number | null;
+  exp: number | null;
+  created: number;
+  updated: number;
+}
+
+function versionParams(vault: string, name: string, version: SecretVersion): VersionParams {
   const a = version.attributes;
   return {
     vault,
@@ -313,6 +341,16 @@ function versionParams(vault: string, name: string, version: SecretVersion): Rec
     created: a.created,
     updated: a.updated,
   };
+}
+
+/**
+ * A secret's `listing` (ListingTuple) as JSON text, from its head and the row of its latest version: the
+ * same array as migration 3's json_array builds in SQL, which the trigger on versions still does.
+ */
+function listingOf(head: { name: string; managed: boolean; kid?: string }, v: VersionParams): string {
+  const headPart = JSON.stringify([head.name, v.key, v.version, head.managed ? 1 : 0, head.kid ?? null, v.version, v.contentType]);
+  const versionPart = JSON.stringify([v.enabled, v.nbf, v.exp, v.created, v.updated]);
+  return `${headPart.slice(0, -1)},${v.tags ?? 'null'},${versionPart.slice(1)}`;
 }
 
 // The rows below are turned into domain objects by assigning the fields that are present: a page maps 25

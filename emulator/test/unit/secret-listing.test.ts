@@ -1,4 +1,5 @@
-// Lists read each secret's stored `listing` (store/database.ts, migration 3), kept by triggers: after
+// Lists read each secret's stored `listing` (store/database.ts, migrations 3 and 4), written by the
+// repository with each new latest version and by a trigger on updates of the latest version: after
 // every kind of write, a list item must say exactly what a get of the secret says (but the value), and a
 // data directory written before the listing existed must list the same after the upgrade.
 import { randomBytes } from 'node:crypto';
@@ -52,6 +53,18 @@ function listedAndGot(service: SecretService, target: Vault) {
   };
 }
 
+/** Every stored listing is the array SQL builds from the secret and its latest version (migration 3's json_array). */
+function expectListingsAsBuiltInSql(database: SqliteDatabase) {
+  const rows = database
+    .prepare(
+      `SELECT s.listing AS stored, json_array(s.name, s.name_key, s.latest_version, s.managed, s.kid, v.version, v.content_type, json(v.tags), v.enabled, v.nbf, v.exp, v.created, v.updated) AS built
+        FROM secrets s JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = s.latest_version`,
+    )
+    .all() as Array<{ stored: string; built: string }>;
+  expect(rows.length).toBeGreaterThan(0);
+  for (const row of rows) expect(JSON.parse(row.stored)).toEqual(JSON.parse(row.built));
+}
+
 beforeEach(() => {
   clock = new ControllableClock(() => T0);
   clock.freeze(T0);
@@ -74,6 +87,7 @@ describe('the stored listing of a secret', () => {
     let { listed, got } = listedAndGot(secrets, vault);
     expect(listed.map((s) => s.name)).toEqual(['Alpha', 'beta', 'delta', 'gamma']);
     expect(listed).toEqual(got);
+    expectListingsAsBuiltInSql(db);
 
     // An update of the latest version shows; an update of an older one does not change the item.
     clock.advance(1000);
@@ -86,6 +100,7 @@ describe('the stored listing of a secret', () => {
     // A disabled secret cannot be got: compare the others, and the disabled one field by field.
     expect(listed.slice(1)).toEqual(got.slice(1));
     expect(listed[0]!.version).toMatchObject({ contentType: 'application/json', attributes: { enabled: false, nbf: 1, updated: T0 / 1000 + 2 } });
+    expectListingsAsBuiltInSql(db);
 
     // Deleted secrets leave the list and show in the deleted list with their deletion dates; recovered ones come back.
     secrets.deleteSecret(vault, 'gamma');
@@ -111,6 +126,27 @@ describe('the stored listing of a secret', () => {
     expect(listed.find((s) => s.name === 'beta')).toEqual(before);
     expect(listed.map((s) => s.name)).toEqual(['Alpha', 'beta', 'gamma']);
     expect(listed.slice(1)).toEqual(got.slice(1));
+    expectListingsAsBuiltInSql(db);
+
+    // A certificate-backed secret lists as managed, with its key id, and keeps doing so when replaced.
+    secrets.seedManagedSecret(vault, { name: 'Cert', value: 'pfx', kid: 'https://listing.vault.azure.net/keys/Cert/1' });
+    secrets.seedManagedSecret(vault, { name: 'cert', value: 'pfx2', kid: 'https://listing.vault.azure.net/keys/cert/2', tags: { t: '1' } });
+    ({ listed, got } = listedAndGot(secrets, vault));
+    const cert = listed.find((s) => s.name === 'cert');
+    expect(cert).toMatchObject({ managed: true, kid: 'https://listing.vault.azure.net/keys/cert/2', version: { tags: { t: '1' } } });
+    expect(listed.slice(1)).toEqual(got.slice(1));
+    expectListingsAsBuiltInSql(db);
+
+    // A vault imported from its export lists the same, its deleted secrets included.
+    secrets.deleteSecret(vault, 'gamma');
+    const exported = secrets.exportVault(vault);
+    const listedBefore = listedAndGot(secrets, vault).listed;
+    const deletedBefore = secrets.listDeletedSecrets(vault, {}).items.map(shown);
+    secrets.importVault(vault, exported);
+    expect(listedAndGot(secrets, vault).listed).toEqual(listedBefore);
+    expect(secrets.listDeletedSecrets(vault, {}).items.map(shown)).toEqual(deletedBefore);
+    expect(deletedBefore.map((s) => s.name)).toEqual(['gamma']);
+    expectListingsAsBuiltInSql(db);
   });
 
   it('is built for secrets stored before it existed', () => {
