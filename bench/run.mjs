@@ -4,7 +4,9 @@
 //   - throughput and latency of get, set and list-a-page against a bare Fastify HTTPS server started in
 //     the same run that answers the same bodies (ratios within one run: the machine may be shared), and
 //     against that server doing the emulator's storage work as well (bench/storage-server.mjs), which
-//     tells the emulator's own layers apart from what its durable store costs; and the three servers'
+//     tells the emulator's own layers apart from what its durable store costs; for writes, against the
+//     least durable write too (bench/durable-floor-server.mjs: one row synced before the answer), the
+//     most any server that syncs its writes in SQLite reaches on the machine; and the three servers'
 //     service times, one request at a time, taking turns request by request (steadier than rates);
 //   - scale: get and page latency with 100 and with 100,000 secrets, and resident memory at 100,000;
 //   - commits: event-loop time of a commit, SQLite's automatic checkpoints against the emulator's
@@ -166,7 +168,16 @@ async function throughput(base) {
   const storageDir = dataDirSharingKeys(base);
   scratch.push(storageDir);
   const storage = await startBare(storageDir, bodiesFile, 'bench/storage-server.mjs');
-  const pids = { [emulator.origin]: emulator.pid, [normal.origin]: normal.pid, [bare.origin]: bare.child.pid, [storage.origin]: storage.child.pid };
+  const floorDir = dataDirSharingKeys(base);
+  scratch.push(floorDir);
+  const floor = await startBare(floorDir, bodiesFile, 'bench/durable-floor-server.mjs');
+  const pids = {
+    [emulator.origin]: emulator.pid,
+    [normal.origin]: normal.pid,
+    [bare.origin]: bare.child.pid,
+    [storage.origin]: storage.child.pid,
+    [floor.origin]: floor.child.pid,
+  };
 
   const set = {
     label: 'PUT /secrets/{name} (setSecret, one write each)',
@@ -178,7 +189,7 @@ async function throughput(base) {
   const operations = [
     { name: 'get', label: 'GET /secrets/{name}', method: 'GET', path: `/secrets/bench-list-00?api-version=7.6`, bodyBytes: Buffer.byteLength(bodies.get), target: emulator },
     { name: 'list', label: 'GET /secrets?maxresults=25 (a page of 25)', method: 'GET', path: `/secrets?api-version=7.6&maxresults=25`, bodyBytes: Buffer.byteLength(bodies.list), target: emulator },
-    { name: 'set', ...set, target: emulator },
+    { name: 'set', ...set, target: emulator, withFloor: true },
     // Against the bare server only: the storage reference syncs as the default durability does.
     { name: 'setNormal', ...set, label: `${set.label}, durability "normal"`, target: normal, withoutStorage: true },
   ];
@@ -209,6 +220,7 @@ async function throughput(base) {
       await load(op.target.origin, { duration: 1 });
       await load(bare.origin, { duration: 1 });
       if (!op.withoutStorage) await load(storage.origin, { duration: 1 });
+      if (op.withFloor) await load(floor.origin, { duration: 1 });
       // Rounds take turns at which server goes first, and each round's ratio compares runs seconds
       // apart: the figure is the median of those paired ratios, so a slow minute of a shared machine
       // moves one round, not the result.
@@ -216,8 +228,9 @@ async function throughput(base) {
         ['emulator', () => load(op.target.origin)],
         ['bare Fastify', () => load(bare.origin)],
         ...(op.withoutStorage ? [] : [['bare Fastify with the store', () => load(storage.origin)]]),
+        ...(op.withFloor ? [['bare Fastify with the least durable write', () => load(floor.origin)]] : []),
       ];
-      const [emuRuns, bareRuns, storageRuns] = await rotating(
+      const [emuRuns, bareRuns, storageRuns, floorRuns] = await rotating(
         servers.map(([, run]) => run),
         (i, first) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${servers.map((_, k) => servers[(first + k) % servers.length][0]).join(', then ')})`),
       );
@@ -270,6 +283,13 @@ async function throughput(base) {
           storageCpuMicrosPerRequest: round(median(storageRuns.map((r) => r.cpuMicrosPerRequest)), 0),
           storageVsBareRatio: round(median(storageRuns.map((r, i) => r.rps / bareRuns[i].rps)), 2),
         }),
+        ...(floorRuns && {
+          floorRps: round(median(floorRuns.map((r) => r.rps)), 0),
+          floorRatio: round(median(emuRuns.map((r, i) => r.rps / floorRuns[i].rps)), 2),
+          floorCpuMicrosPerRequest: round(median(floorRuns.map((r) => r.cpuMicrosPerRequest)), 0),
+          floorVsBareRatio: round(median(floorRuns.map((r, i) => r.rps / bareRuns[i].rps)), 2),
+          floorVsBareRoundRatios: floorRuns.map((r, i) => round(r.rps / bareRuns[i].rps, 2)),
+        }),
         ...service,
       };
     }
@@ -277,6 +297,7 @@ async function throughput(base) {
   } finally {
     await bare.stop();
     await storage.stop();
+    await floor.stop();
     await normal.stop();
     await emulator.stop();
   }
@@ -416,6 +437,11 @@ function markdown(results) {
     if (r.storageRps !== undefined) {
       lines.push(
         `| ${r.operation}, requests/s against bare Fastify doing the emulator's storage work (bench/storage-server.mjs) | ${r.emulatorRps} | ${r.storageRps} | ${r.storageRatio} (that server against bare Fastify: ${r.storageVsBareRatio}) |`,
+      );
+    }
+    if (r.floorRps !== undefined) {
+      lines.push(
+        `| ${r.operation}, requests/s against bare Fastify doing the least durable write, one row synced before the answer (bench/durable-floor-server.mjs) | ${r.emulatorRps} | ${r.floorRps} | ${r.floorRatio} (that server against bare Fastify: ${r.floorVsBareRatio}: the most a write synced in SQLite reached on this machine) |`,
       );
     }
     if (r.serviceP50Ms !== undefined) {
