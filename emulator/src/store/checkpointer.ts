@@ -6,13 +6,10 @@
 // (wal_autocheckpoint=0). Every `everyCommits` commits, and once writes go quiet:
 //   1. a second connection, on a worker thread, runs a PASSIVE checkpoint: it takes no lock a reader or a
 //      writer waits for, and copies the bulk of the log;
-//   2. once it has copied all it saw and the log has grown past `catchUpFrames`, the emulator's
-//      connection, between two commits, copies the frames committed meanwhile (PASSIVE too). The log is
-//      then fully copied at the start of the next write, and only then does SQLite reuse it from the
-//      beginning: under a steady stream of writes a checkpoint on the worker alone never catches up, and
-//      the log would grow without end. A catch-up syncs the log and the database file on the event loop
-//      (measured under a stream of writes: 1 to 4 ms each), so it waits until the log is long enough to
-//      make it rare: with the default, once every few hundred commits rather than after every checkpoint.
+//   2. once it has copied all it saw, the emulator's connection, between two commits, copies the few
+//      frames committed meanwhile (PASSIVE too). The log is then fully copied at the start of the next
+//      write, and only then does SQLite reuse it from the beginning: under a steady stream of writes a
+//      checkpoint on the worker alone never catches up, and the log would grow without end.
 // SQLite syncs the database file before it reuses the log, so durability is unchanged.
 // Once writes go quiet, the emulator's connection checkpoints the little that is left and the worker is
 // stopped: the worker starts with a stream of writes, not with the emulator, so starts stay as fast as
@@ -55,8 +52,6 @@ export interface CheckpointerOptions {
   file: string;
   /** Checkpoint after this many commits (SQLite's own threshold is 1,000 pages; a commit writes 3 to 5 and more). */
   everyCommits?: number;
-  /** Catch up on the emulator's connection once the log holds this many frames (pages), and the worker copied them all. */
-  catchUpFrames?: number;
   /** ...and this long after the last commit, so a quiet emulator leaves no log behind. */
   idleMs?: number;
   /** The worker could not run checkpoints; SQLite's automatic ones are back on (diagnostics). */
@@ -79,12 +74,10 @@ export class WalCheckpointer {
   private catchUpDue = false;
   private closed = false;
   private readonly everyCommits: number;
-  private readonly catchUpFrames: number;
   private readonly idleMs: number;
 
   constructor(private readonly options: CheckpointerOptions) {
     this.everyCommits = options.everyCommits ?? 100;
-    this.catchUpFrames = options.catchUpFrames ?? 2_000;
     this.idleMs = options.idleMs ?? 1000;
   }
 
@@ -196,7 +189,7 @@ export class WalCheckpointer {
         return;
       }
       this.options.onCheckpoint?.(result);
-      if (result.log >= this.catchUpFrames && result.checkpointed === result.log) {
+      if (result.log > 0 && result.checkpointed === result.log) {
         this.catchUpDue = true;
         if (!this.options.db.inTransaction) this.checkpointHere();
       }

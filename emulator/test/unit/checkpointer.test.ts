@@ -60,14 +60,7 @@ describe('WalCheckpointer', () => {
   it('checkpoints on its worker every so many commits, so the log is reused and stays short', async () => {
     const results: CheckpointResult[] = [];
     const catchUps: CheckpointResult[] = [];
-    const checkpointer = new WalCheckpointer({
-      db,
-      file,
-      everyCommits: 50,
-      catchUpFrames: 600,
-      onCheckpoint: (r) => results.push(r),
-      onMainCheckpoint: (r) => catchUps.push(r),
-    });
+    const checkpointer = new WalCheckpointer({ db, file, everyCommits: 50, onCheckpoint: (r) => results.push(r), onMainCheckpoint: (r) => catchUps.push(r) });
     commits.onCommit(() => checkpointer.committed());
     await writeGroups(1200);
     await checkpointer.close();
@@ -78,10 +71,8 @@ describe('WalCheckpointer', () => {
     // The emulator's connection copied only what was committed while the worker ran, and finished the job.
     expect(catchUps.length).toBeGreaterThanOrEqual(1);
     for (const c of catchUps) expect(c.checkpointed).toBe(c.log);
-    // ...and only once the log had grown past catchUpFrames: the worker's complete checkpoints of a shorter log were left to it.
-    for (const c of catchUps) expect(c.log).toBeGreaterThanOrEqual(600);
-    expect(complete.some((r) => r.log < 600)).toBe(true);
-    expect(catchUps.length).toBeLessThan(complete.length);
+    // ...and never while the worker was checkpointing too (the two contend: SQLite answers busy, -1).
+    for (const c of catchUps) expect(c.log).toBeGreaterThan(0);
     // The log was reused from its beginning: a later checkpoint found fewer frames in it than an earlier one.
     expect(results.some((r, i) => i > 0 && r.log < results[i - 1]!.log)).toBe(true);
     expect(walPages()).toBeLessThan(1200 * 3);
