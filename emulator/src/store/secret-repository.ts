@@ -311,21 +311,8 @@ function toVault(row: VaultRow): Vault {
   };
 }
 
-/** The named parameters of a version's row (insertVersion adds its value). */
-interface VersionParams {
-  vault: string;
-  key: string;
-  version: string;
-  value?: string;
-  contentType: string | null;
-  /** JSON text */
-  tags: string | null;
-  enabled: number;
-  nbf: number | null;
-  exp: number | null;
-  created: number;
-  updated: number;
-}
+/** The named parameters of a version's row: its columns, and the secret's (insertVersion adds its value). */
+type VersionParams = Omit<VersionRow, 'content_type' | 'value'> & { vault: string; key: string; contentType: string | null; value?: string };
 
 function versionParams(vault: string, name: string, version: SecretVersion): VersionParams {
   const a = version.attributes;
