@@ -207,8 +207,7 @@ export class SqliteSecretRepository implements SecretRepository {
     this.changed();
     const latest = snapshot.versions.at(-1);
     if (!latest) return;
-    let params: VersionParams | undefined;
-    for (const version of snapshot.versions) params = this.insertVersionRow(vault, snapshot.name, { ...version, name: snapshot.name });
+    for (const version of snapshot.versions) this.insertVersionRow(vault, snapshot.name, { ...version, name: snapshot.name });
     this.stmt.insertHeadFull.run({
       vault,
       key: key(snapshot.name),
@@ -218,7 +217,7 @@ export class SqliteSecretRepository implements SecretRepository {
       kid: snapshot.kid ?? null,
       deleted: snapshot.deleted?.deletedDate ?? null,
       purge: snapshot.deleted?.scheduledPurgeDate ?? null,
-      listing: listingOf({ name: snapshot.name, managed: snapshot.managed, ...(snapshot.kid !== undefined && { kid: snapshot.kid }) }, params!),
+      listing: listingOf(snapshot, versionParams(vault, snapshot.name, { ...latest, name: snapshot.name })),
     });
   }
 
