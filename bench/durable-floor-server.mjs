@@ -3,7 +3,7 @@
 // in the emulator's own storage plumbing (store/storage.ts, durability "full": group commits, the log
 // synced off the event loop before the answer, background checkpoints). No secret model, no head lookup,
 // no versions: what a write costs here is a floor under the emulator's write rate on this machine, and
-// its rate against bare Fastify is the most a durable write can reach there.
+// its rate against bare Fastify is about the most a durable write can reach there.
 // Usage: node bench/durable-floor-server.mjs <dataDir> <bodies.json>; prints "listening on https://localhost:<port>".
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 // A second reference: the bare Fastify server of bench/bare-server.mjs, plus the emulator's own store
 // doing what the emulator's store does for each request, opened as the emulator opens it
 // (store/storage.ts, durability "full"): the same SQLite schema and statements, group commits with the log
-// synced off the event loop before the answer, background checkpoints. It answers the same bodies byte for byte, and does nothing else: no
-// authentication, no vault or access checks, no presentation of the result.
+// synced off the event loop before the answer, background checkpoints. It answers the same bodies byte
+// for byte, and does nothing else: no authentication, no vault or access checks, no presentation of the
+// result.
 // The emulator's rate against this one is what its own layers (HTTP handling, tokens, access, domain,
 // wire shapes) cost on top of the storage work that any durable emulator must do.
 // Usage: node bench/storage-server.mjs <dataDir> <bodies.json>; prints "listening on https://localhost:<port>".
