@@ -4,15 +4,16 @@
 // (store/secret-repository.ts) clears the cache on every write it makes and whenever a unit of work or a
 // group commit is rolled back, so a cached read is always what SQLite would answer. Writes by another
 // connection to the same file (a second emulator on the same data directory) are seen through SQLite's
-// data_version, checked on every read. Pages of lists are not kept: a page not in memory would then cost
-// more than it does without the cache's bookkeeping, and paging through a large vault is all misses.
-// Values are frozen: they are shared by every request that reads them.
+// data_version, checked on every read. Values are frozen: they are shared by every request that reads them.
+// The cache also counts its clearings (`changes`): whatever else is kept of the store's answers (the
+// serialized pages of lists, http/page-answers.ts) is valid while that count stays the same.
 import type { SqliteDatabase } from './database.js';
 
 export class ReadCache<V extends object> {
   private readonly entries = new Map<string, V>();
   private readonly dataVersion;
   private seenDataVersion: number;
+  private generation = 0;
 
   constructor(
     db: SqliteDatabase,
@@ -25,13 +26,13 @@ export class ReadCache<V extends object> {
 
   /** The cached value, if any. Call it before reading SQLite for a value to `set`. */
   get(key: string): V | undefined {
-    const dataVersion = this.dataVersion.get() as number;
-    if (dataVersion !== this.seenDataVersion) {
-      this.seenDataVersion = dataVersion;
-      this.entries.clear();
-      return undefined;
-    }
-    return this.entries.get(key);
+    return this.seeOtherCommits() ? this.entries.get(key) : undefined;
+  }
+
+  /** A number that changes whenever the cache is cleared: a write, a rollback, another connection's commit. */
+  changes(): number {
+    this.seeOtherCommits();
+    return this.generation;
   }
 
   /** Keeps what SQLite answered after `get` missed (another connection's later commit clears it at the next get). */
@@ -43,6 +44,16 @@ export class ReadCache<V extends object> {
 
   clear(): void {
     this.entries.clear();
+    this.generation += 1;
+  }
+
+  /** Clears the cache if another connection committed since the last look; false if it did. */
+  private seeOtherCommits(): boolean {
+    const dataVersion = this.dataVersion.get() as number;
+    if (dataVersion === this.seenDataVersion) return true;
+    this.seenDataVersion = dataVersion;
+    this.clear();
+    return false;
   }
 }
 

@@ -118,6 +118,10 @@ export class SqliteSecretRepository implements SecretRepository {
     return row && this.secrets.set(cacheKey, toSecret(row));
   }
 
+  changes(): number {
+    return this.secrets.changes();
+  }
+
   addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void {
     this.changed();
     const params = this.insertVersionRow(vault, version.name, version);

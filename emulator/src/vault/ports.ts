@@ -35,6 +35,11 @@ export interface SecretRepository {
   /** Every secret of a vault, for export. */
   snapshots(vault: string): SecretSnapshot[];
   deleteVaultContents(vault: string): void;
+  /**
+   * A number that changes whenever any read may answer differently: every write, every rollback, and a
+   * commit by another process to the same store. Answers kept while it stays the same are current.
+   */
+  changes(): number;
   /** Runs `work` atomically. */
   transaction<T>(work: () => T): T;
 }

@@ -136,6 +136,14 @@ export class SecretService {
     });
   }
 
+  /**
+   * Changes whenever a list of active secrets or of versions may answer differently (any write). Lists of
+   * deleted secrets also depend on the time (purge dates), which this does not count.
+   */
+  changes(): number {
+    return this.repo.changes();
+  }
+
   listSecrets(vault: Vault, page: PageRequest): Page<Secret> {
     return this.repo.listSecrets(vault.name, { limit: checkMaxResults(page.maxResults), after: page.after });
   }

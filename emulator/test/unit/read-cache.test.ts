@@ -3,6 +3,8 @@
 // the value), changes the data in one of the ways data changes, and checks that the next read says what
 // SQLite says: every write of the repository, a unit of work rolled back, a group commit that fails, and
 // a commit by another connection to the same file. Cached values are shared by every request: frozen.
+// The cache's change count, by which pages of lists are kept (http/page-answers.ts), moves with each of
+// those changes and with no read.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,5 +131,68 @@ describe('reads kept in memory', () => {
       other.close();
     }
     expect([valueOf('alpha'), listed()]).toEqual(['from elsewhere', ['alpha:-', 'gamma:-']]);
+  });
+
+  it("counts every change, and no read, for what else keeps the store's answers (pages of lists)", async () => {
+    let seen = repo.changes();
+    const moved = () => {
+      const now = repo.changes();
+      const result = now !== seen;
+      seen = now;
+      return result;
+    };
+    valueOf('alpha');
+    listed();
+    expect(moved()).toBe(false);
+
+    add(repo, 'alpha', 'a2', 'second');
+    expect(moved()).toBe(true);
+    repo.transaction(() => repo.updateVersion(VAULT, version('alpha', 'a2', 'second', { contentType: 'text/plain' })));
+    expect(moved()).toBe(true);
+    repo.transaction(() => repo.moveToDeleted(VAULT, 'alpha', { deletedDate: 1_900_000_100, scheduledPurgeDate: 1_900_000_200 }));
+    expect(moved()).toBe(true);
+    repo.transaction(() => repo.recover(VAULT, 'alpha'));
+    expect(moved()).toBe(true);
+    const snapshot = repo.snapshot(VAULT, 'alpha')!;
+    repo.transaction(() => repo.purge(VAULT, 'alpha'));
+    expect(moved()).toBe(true);
+    repo.transaction(() => repo.insertSnapshot(VAULT, snapshot));
+    expect(moved()).toBe(true);
+    repo.transaction(() => repo.deleteVaultContents(VAULT));
+    expect(moved()).toBe(true);
+    add(repo, 'alpha', 'a3', 'again');
+    commits.flush();
+    moved();
+
+    // A unit of work that fails moves the count after it, as well as at its write.
+    expect(() =>
+      repo.transaction(() => {
+        repo.addVersion(VAULT, { name: 'alpha', managed: false }, version('alpha', 'a4', 'rolled back'));
+        moved();
+        throw new Error('the unit fails');
+      }),
+    ).toThrow('the unit fails');
+    expect(moved()).toBe(true);
+
+    // A group whose commit fails moves it when the group is rolled back.
+    db.exec('PRAGMA foreign_keys = ON');
+    db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)');
+    commits.run(() => db.prepare('INSERT INTO child (parent) VALUES (42)').run());
+    const settled = commits.settled();
+    expect(moved()).toBe(false);
+    commits.flush();
+    await expect(settled).rejects.toThrow(/FOREIGN KEY/);
+    expect(moved()).toBe(true);
+
+    const other = openDatabase({ file: join(dir, 'kv.db'), synchronous: 'NORMAL' });
+    try {
+      const otherCommits = new CommitGroup(other);
+      add(new SqliteSecretRepository(other, otherCommits), 'gamma', 'g1', 'from elsewhere');
+      otherCommits.flush();
+    } finally {
+      other.close();
+    }
+    expect(moved()).toBe(true);
+    expect(moved()).toBe(false);
   });
 });
