@@ -21,10 +21,14 @@ export function recoveryId(origin: string, name: string): string {
  * maxresults is repeated only when the client sent it.
  */
 export function nextLink(origin: string, path: string, apiVersion: string, continueAfter: string, maxResults?: number): string {
-  const marker = Buffer.from(continueAfter, 'utf8').toString('base64');
-  const token = Buffer.from(JSON.stringify({ NextMarker: `2!${marker.length}!${marker}`, TargetLocation: 0 }), 'utf8').toString('base64');
   const max = maxResults === undefined ? '' : `&maxresults=${maxResults}`;
-  return `${origin}${path}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${encodeURIComponent(token)}${max}`;
+  return `${origin}${path}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${encodeURIComponent(skipToken(continueAfter))}${max}`;
+}
+
+/** The `$skiptoken` of the page that continues after `continueAfter`. */
+export function skipToken(continueAfter: string): string {
+  const marker = Buffer.from(continueAfter, 'utf8').toString('base64');
+  return Buffer.from(JSON.stringify({ NextMarker: `2!${marker.length}!${marker}`, TargetLocation: 0 }), 'utf8').toString('base64');
 }
 
 /** The key a `$skiptoken` continues after, or undefined if the token is not one of ours. */

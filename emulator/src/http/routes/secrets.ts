@@ -3,11 +3,11 @@
 // route names the permission it needs in its config.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
-import type { Page } from '../../vault/model.js';
 import type { SecretService } from '../../vault/secrets.js';
-import { nextLink, parseSkipToken, secretId } from '../ids.js';
+import { secretId } from '../ids.js';
+import { PageAnswers, pageBody, type ListAt } from '../page-answers.js';
 import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem } from '../presenters.js';
-import { parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret } from '../wire.js';
+import { parseRestore, parseSetSecret, parseUpdateSecret } from '../wire.js';
 import type { Permission } from '../pipeline.js';
 
 type NameParams = { name: string };
@@ -21,30 +21,16 @@ function json(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.code(200).type(JSON_TYPE).send(body);
 }
 
-function pageRequest(query: Query): { maxResults: number | undefined; after: string | undefined } {
-  const maxResults = parseMaxResults(query.maxresults);
-  const token = query.$skiptoken;
-  let after: string | undefined;
-  if (token !== undefined && token !== '') {
-    after = parseSkipToken(String(token));
-    if (after === undefined) throw errors.badParameter('The $skiptoken parameter is invalid.');
-  }
-  return { maxResults, after };
-}
-
-function listBody<T>(request: FastifyRequest, path: string, page: Page<T>, present: (item: T) => unknown) {
-  const query = request.query as Query;
-  const maxResults = parseMaxResults(query.maxresults);
-  return {
-    value: page.items.map(present),
-    nextLink:
-      page.continueAfter === undefined ? null : nextLink(request.kv.origin, path, request.kv.apiVersion, page.continueAfter, maxResults),
-  };
+function listAt(request: FastifyRequest, path: string): ListAt {
+  return { origin: request.kv.origin, vault: request.kv.vault(), apiVersion: request.kv.apiVersion, path };
 }
 
 const route = (permission: Permission) => ({ config: { surface: 'data' as const, permission } });
 
 export function secretRoutes(app: FastifyInstance, secrets: SecretService): void {
+  // Lists of active secrets and of versions: answers kept until the store changes (http/page-answers.ts).
+  const pages = new PageAnswers(() => secrets.changes());
+
   app.put<{ Params: NameParams }>('/secrets/:name', route('set'), async (request, reply) => {
     const input = parseSetSecret(request.body);
     const secret = secrets.setSecret(request.kv.vault(), request.params.name, input);
@@ -74,21 +60,26 @@ export function secretRoutes(app: FastifyInstance, secrets: SecretService): void
   });
 
   app.get('/secrets', route('list'), async (request, reply) => {
-    const vault = request.kv.vault();
-    const page = secrets.listSecrets(vault, pageRequest(request.query as Query));
-    return json(reply, listBody(request, '/secrets', page, (s) => secretItem(request.kv.origin, vault, s, false)));
+    const at = listAt(request, '/secrets');
+    const { origin, vault } = at;
+    const body = pages.answer(at, request.query as Query, (page) => {
+      const { items, continueAfter } = secrets.listSecrets(vault, page);
+      return { items: items.map((s) => secretItem(origin, vault, s, false)), continueAfter };
+    });
+    return json(reply, body);
   });
 
   app.get<{ Params: NameParams }>('/secrets/:name/versions', route('list'), async (request, reply) => {
-    const vault = request.kv.vault();
-    const page = secrets.listSecretVersions(vault, request.params.name, pageRequest(request.query as Query));
-    const path = `/secrets/${request.params.name}/versions`;
-    return json(
-      reply,
-      listBody(request, path, page, (version) =>
-        secretItem(request.kv.origin, vault, { head: { name: version.name, latestVersion: '', managed: false }, version }, true),
-      ),
-    );
+    const name = request.params.name;
+    const at = listAt(request, `/secrets/${name}/versions`);
+    const { origin, vault } = at;
+    const body = pages.answer(at, request.query as Query, (page) => {
+      const { items, continueAfter } = secrets.listSecretVersions(vault, name, page);
+      const present = (version: (typeof items)[number]) =>
+        secretItem(origin, vault, { head: { name: version.name, latestVersion: '', managed: false }, version }, true);
+      return { items: items.map(present), continueAfter };
+    });
+    return json(reply, body);
   });
 
   app.post<{ Params: NameParams }>('/secrets/:name/backup', route('backup'), async (request, reply) => {
@@ -104,9 +95,13 @@ export function secretRoutes(app: FastifyInstance, secrets: SecretService): void
   });
 
   app.get('/deletedsecrets', route('list'), async (request, reply) => {
-    const vault = request.kv.vault();
-    const page = secrets.listDeletedSecrets(vault, pageRequest(request.query as Query));
-    return json(reply, listBody(request, '/deletedsecrets', page, (s) => deletedSecretItem(request.kv.origin, vault, s)));
+    const at = listAt(request, '/deletedsecrets');
+    const { origin, vault } = at;
+    const body = pageBody(at, request.query as Query, (page) => {
+      const { items, continueAfter } = secrets.listDeletedSecrets(vault, page);
+      return { items: items.map((s) => deletedSecretItem(origin, vault, s)), continueAfter };
+    });
+    return json(reply, body);
   });
 
   app.get<{ Params: NameParams }>('/deletedsecrets/:name', route('getDeleted'), async (request, reply) => {
