@@ -4,7 +4,9 @@
 // page through nextLink, shows the change. Pages are two secrets long so that following nextLink meets
 // prepared pages. That pages are kept at all is shown by changing SQLite behind the emulator's back: a
 // kept page, and a prepared next page, still say what they said. Lists of deleted secrets depend on the
-// clock and are read every time.
+// clock and are read every time. Last, a property: random sequences of writes and lists, each list checked
+// against a model of the vault kept by the test.
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEmulator, type TestEmulator } from './support/harness.js';
 
@@ -133,3 +135,92 @@ describe('lists answered from kept pages', () => {
     expect(await deleted()).toEqual([]);
   });
 });
+
+type Op =
+  | { kind: 'set'; name: string; contentType: string | undefined }
+  | { kind: 'tag'; name: string; tag: string }
+  | { kind: 'delete' | 'recover' | 'purge' | 'versions'; name: string }
+  | { kind: 'retention'; days: number }
+  | { kind: 'list'; maxResults: number; turns: boolean };
+
+const NAMES = ['a', 'B', 'c', 'd', 'E', 'f'];
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), name: fc.constantFrom(...NAMES), contentType: fc.option(fc.constantFrom('text/plain', 'x'), { nil: undefined }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('tag' as const), name: fc.constantFrom(...NAMES), tag: fc.constantFrom('1', '2') }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'recover' as const, 'purge' as const, 'versions' as const), name: fc.constantFrom(...NAMES) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retention' as const), days: fc.constantFrom(7, 30, 90) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('list' as const), maxResults: fc.integer({ min: 1, max: 4 }), turns: fc.boolean() }) },
+);
+
+interface Modelled {
+  contentType?: string;
+  tags?: Record<string, string>;
+  versions: string[];
+  deleted: boolean;
+}
+
+/** Every item of a list, following nextLink, with or without a turn between pages. */
+async function walk(path: string, maxResults: number, turns: boolean): Promise<Item[]> {
+  const items: Item[] = [];
+  let url: string | null = `${path}?${V}&maxresults=${maxResults}`;
+  while (url) {
+    const page = (await call('GET', url)).json() as { value: Item[]; nextLink: string | null };
+    items.push(...page.value);
+    url = page.nextLink && new URL(page.nextLink).pathname + new URL(page.nextLink).search;
+    if (turns) await turn();
+  }
+  return items;
+}
+
+describe('lists answered from kept pages, against a model', () => {
+  it('list what the model holds after any sequence of writes and lists', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 25 }), async (ops) => {
+        await call('POST', '/_emulator/reset');
+        const model = new Map<string, Modelled>();
+        let days = 90;
+        for (const op of ops) {
+          if (op.kind === 'retention') {
+            await call('PATCH', `/_emulator/vaults/${emu.config.defaultVault}`, { softDeleteRetentionInDays: op.days });
+            days = op.days;
+            continue;
+          }
+          if (op.kind === 'list') {
+            const expected = [...model.entries()]
+              .filter(([, m]) => !m.deleted)
+              .sort(([x], [y]) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1))
+              .map(([name, m]) => item(name, m.contentType, JSON.stringify(m.tags ?? {}), days, days < 90 ? 'CustomizedRecoverable+Purgeable' : 'Recoverable+Purgeable'));
+            expect((await walk('/secrets', op.maxResults, op.turns)).map(summary)).toEqual(expected);
+            continue;
+          }
+          const m = model.get(op.name);
+          const live = m !== undefined && !m.deleted;
+          if (op.kind === 'set') {
+            if (m?.deleted) continue;
+            const put = await call('PUT', `/secrets/${op.name}?${V}`, { value: 'v', ...(op.contentType && { contentType: op.contentType }) });
+            const entry: Modelled = { versions: [...(m?.versions ?? []), put.json().id as string], deleted: false };
+            if (op.contentType !== undefined) entry.contentType = op.contentType;
+            model.set(op.name, entry);
+          } else if (op.kind === 'tag' && live) {
+            await call('PATCH', `/secrets/${op.name}?${V}`, { tags: { t: op.tag } });
+            m.tags = { t: op.tag };
+          } else if (op.kind === 'delete' && live) {
+            await call('DELETE', `/secrets/${op.name}?${V}`);
+            m.deleted = true;
+          } else if (op.kind === 'recover' && m?.deleted) {
+            await call('POST', `/deletedsecrets/${op.name}/recover?${V}`);
+            m.deleted = false;
+          } else if (op.kind === 'purge' && m?.deleted) {
+            await call('DELETE', `/deletedsecrets/${op.name}?${V}`);
+            model.delete(op.name);
+          } else if (op.kind === 'versions') {
+            const listed = (await walk(`/secrets/${op.name}/versions`, 2, true)).map((v) => v.id.replace(/^https?:\/\/[^/]+/, '')).sort();
+            expect(listed).toEqual(live ? m.versions.map((id) => new URL(id).pathname).sort() : []);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
