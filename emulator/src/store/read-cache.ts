@@ -47,7 +47,7 @@ export class ReadCache<V extends object> {
     this.generation += 1;
   }
 
-  /** Clears the cache if another connection committed since the last look; false if it did. */
+  /** True if no other connection has committed since the last look; otherwise clears the cache and answers false. */
   private seeOtherCommits(): boolean {
     const dataVersion = this.dataVersion.get() as number;
     if (dataVersion === this.seenDataVersion) return true;
