@@ -1,4 +1,4 @@
-// The kv-emulator command as installed (bin/kv-emulator.js, which runs the bundled dist/cli.mjs):
+// The kv-emulator command as installed (bin/kv-emulator.js, which runs dist/cli.mjs and so the bundle):
 // version, and mistyped options answered with a message and the usage (exit code 2), not a stack trace.
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
