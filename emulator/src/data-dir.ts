@@ -3,7 +3,7 @@
 // header secret, the admin key and the built-in service principal's client secret. With --in-memory
 // nothing is written, but existing files are reused (so a trusted CA stays trusted); missing ones are
 // generated for this run only.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
@@ -129,7 +129,6 @@ async function loadTls(dir: Dir, options: MaterialOptions): Promise<TlsMaterial>
 /** The server certificate is kept while it names every host, is issued by this CA, and is not near expiry. */
 async function stillGood(certPem: string, caPem: string, names: string[]): Promise<boolean> {
   try {
-    const { X509Certificate } = await import('node:crypto');
     if (!new X509Certificate(certPem).checkIssued(new X509Certificate(caPem))) return false;
     const described = await describeCertificate(certPem);
     const soon = Date.now() + 30 * 24 * 3600 * 1000;

@@ -14,7 +14,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+import { constants, Script } from 'node:vm';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bundle = join(here, 'cli.cjs');
@@ -34,6 +34,8 @@ try {
 // CommonJS's own wrapper; the bundle's first line (#!) is blanked so that line numbers stay the file's.
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source.replace(/^#!.*/, '')}\n})`, {
   filename: bundle,
+  // import() in the bundle (of a Node built-in, or by a dependency) works as it does in any module.
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   ...(cachedData && { cachedData }),
 });
 

@@ -3,7 +3,7 @@
 // names every host the emulator answers to (localhost, loopback addresses, *.localhost,
 // *.vault.azure.net, *.vault.localhost) plus any extra names configured (container aliases).
 // ECDSA P-256 keeps generation fast; @peculiar/x509 is loaded only when something must be generated.
-import { webcrypto } from 'node:crypto';
+import { webcrypto, X509Certificate } from 'node:crypto';
 
 export interface TlsMaterial {
   caCert: string;
@@ -87,7 +87,6 @@ export async function createServerCertificate(
 
 /** Names and expiry of a PEM certificate, to decide whether it must be re-issued. */
 export async function describeCertificate(pem: string): Promise<{ names: string[]; notAfter: Date }> {
-  const { X509Certificate } = await import('node:crypto');
   const cert = new X509Certificate(pem);
   const names = (cert.subjectAltName ?? '')
     .split(', ')

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FILES, loadMaterial } from '../../src/data-dir.js';
 import { canonicalName } from '../../src/tls/certificates.js';
+import { newDataDir, startChild } from './support.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -19,6 +20,19 @@ describe('data directory material on restart', () => {
     const second = await loadMaterial({ dataDir, persist: true, extraServerNames });
     expect(second.tls.cert).toBe(first.tls.cert);
     expect(readFileSync(join(dataDir, FILES.serverCert), 'utf8')).toBe(first.tls.cert);
+  });
+
+  it('keeps it across starts of the built command too', async () => {
+    // The command runs a bundle of the sources (scripts/bundle.mjs) from a code cache (src/launcher.ts):
+    // the same checks must hold there.
+    const dataDir = newDataDir('kv-material-cli-');
+    dirs.push(dataDir);
+    const first = await startChild({ dataDir });
+    const issued = readFileSync(join(dataDir, FILES.serverCert), 'utf8');
+    await first.stop();
+    const second = await startChild({ dataDir });
+    await second.stop();
+    expect(readFileSync(join(dataDir, FILES.serverCert), 'utf8')).toBe(issued);
   });
 
   it('still re-issues the certificate when a new name is asked for', async () => {
