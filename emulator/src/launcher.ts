@@ -7,10 +7,10 @@
 //   new one is written, once, a second after the start (so it also holds the functions that starting
 //   compiled), or at exit if that comes first. It is written to a file of its own, then renamed over the
 //   old one: emulators starting together never read half a cache.
-// - Where the directory cannot be written (a read-only install), nothing is written and the emulator
+// - Where the directory cannot be written (a read-only install), the cache is not made, and the emulator
 //   compiles the bundle as before.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,10 +45,23 @@ if (cachedData === undefined || script.cachedDataRejected) {
     if (written) return;
     written = true;
     const partial = `${cacheFile}.${process.pid}`;
+    let fd: number;
     try {
-      writeFileSync(partial, Buffer.concat([digest, script.createCachedData()]));
+      fd = openSync(partial, 'w');
+    } catch {
+      return; // a directory we may not write: the cache is not even made
+    }
+    try {
+      writeSync(fd, digest);
+      writeSync(fd, script.createCachedData());
+      closeSync(fd);
       renameSync(partial, cacheFile);
     } catch {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed already
+      }
       rmSync(partial, { force: true });
     }
   };

@@ -3,7 +3,7 @@
 // finds its dependencies), and runs `--version`, which writes the cache at exit when there is none.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,5 +76,13 @@ describe('the code cache of the command', () => {
     expect(await version(entry, ['--no-opt'])).toBe(EMULATOR_VERSION);
     expect(readFileSync(cache).subarray(0, 32).equals(sha256(bundle))).toBe(true);
     expect(readFileSync(cache).subarray(32, 64).equals(Buffer.alloc(32, 7))).toBe(false);
+  });
+
+  it('leaves nothing behind when it cannot be written, and the command runs all the same', async () => {
+    const { dir, entry, cache } = copyOfCommand();
+    mkdirSync(cache); // the cache's name taken by a directory: reading it and renaming over it both fail
+    expect(await version(entry)).toBe(EMULATOR_VERSION);
+    expect(statSync(cache).isDirectory()).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['cli.cjs', 'cli.cjs.cache', 'cli.mjs']);
   });
 });
