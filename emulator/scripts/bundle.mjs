@@ -17,8 +17,9 @@ await build({
   outfile: join(root, 'dist/cli.cjs'),
   format: 'cjs',
   external: ['better-sqlite3', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
-  // The sources are ES modules: where they ask for their own URL, the bundle gives its own.
+  // The sources are ES modules: strict mode throughout (the directive must come first, before the
+  // banner's code), and where they ask for their own URL, the bundle gives its own.
   define: { 'import.meta.url': '__kvBundleUrl' },
-  banner: { js: "const __kvBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "'use strict';\nconst __kvBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 await build({ ...common, entryPoints: [join(root, 'dist/launcher.js')], outfile: join(root, 'dist/cli.mjs'), format: 'esm' });

@@ -85,4 +85,10 @@ describe('the code cache of the command', () => {
     expect(statSync(cache).isDirectory()).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['cli.cjs', 'cli.cjs.cache', 'cli.mjs']);
   });
+
+  it('runs the bundle in strict mode, as the ES modules it is built from', () => {
+    // The launcher wraps the bundle in a function: a directive there must be its first statement.
+    const body = readFileSync(join(DIST, 'cli.cjs'), 'utf8').replace(/^#!.*/, '');
+    expect(body).toMatch(/^\s*['"]use strict['"];/);
+  });
 });
