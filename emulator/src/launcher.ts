@@ -10,7 +10,7 @@
 // - Where the directory cannot be written (a read-only install), the cache is not made, and the emulator
 //   compiles the bundle as before.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,8 +52,7 @@ if (cachedData === undefined || script.cachedDataRejected) {
       return; // a directory we may not write: the cache is not even made
     }
     try {
-      writeSync(fd, digest);
-      writeSync(fd, script.createCachedData());
+      writeFileSync(fd, Buffer.concat([digest, script.createCachedData()])); // all of it, however many writes that takes
       closeSync(fd);
       renameSync(partial, cacheFile);
     } catch {
