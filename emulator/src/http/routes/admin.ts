@@ -9,6 +9,7 @@ import type { Vault, VaultSettings } from '../../vault/model.js';
 import type { SecretService } from '../../vault/secrets.js';
 import type { StateService } from '../../vault/state.js';
 import type { VaultService } from '../../vault/vaults.js';
+import { isLoopbackAddress } from '../connections.js';
 import { surfaceOf } from '../pipeline.js';
 
 export const ADMIN_KEY_HEADER = 'x-kv-emulator-admin-key';
@@ -29,10 +30,7 @@ export interface AdminOptions {
 const admin = { config: { surface: 'admin' as const } };
 type Body = Record<string, unknown>;
 
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
-}
+export const isLoopback = isLoopbackAddress;
 
 function keyMatches(given: unknown, expected: string): boolean {
   if (typeof given !== 'string') return false;
