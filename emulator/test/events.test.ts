@@ -451,6 +451,24 @@ describe('delivery: retries, dead letters, slow and broken endpoints', () => {
     expect(timedOut[0]).toMatchObject({ attempts: 1, lastStatus: null });
   });
 
+  it("makes another subscription's retry when it comes due while a hanging delivery is still in flight", async () => {
+    const w = await world({ extensions: { events: { deliveryTimeoutSeconds: 60, handshakeTimeoutSeconds: 1 } } });
+    const other = await startReceiver();
+    open.push(other);
+    await w.subscribe('hangs', { subjectBeginsWith: 'hang' });
+    expect((await w.admin('PUT', '/vaults/events/eventSubscriptions/flaky', { endpoint: other.url, subjectBeginsWith: 'retry' })).statusCode).toBe(201);
+    w.receiver.respond = () => 'hang';
+    const answers = [500];
+    other.respond = () => answers.shift() ?? 200;
+    await w.kv('PUT', '/secrets/hang-1', { value: 'v' });
+    await w.receiver.waitFor(() => w.receiver.notifications().length === 1);
+    await w.kv('PUT', '/secrets/retry-1', { value: 'v' });
+    await other.waitFor(() => other.notifications().length === 1);
+    await w.clock({ advanceSeconds: 10 });
+    await other.waitFor(() => other.notifications().length === 2);
+    expect(other.notifications()[1]!.headers['aeg-delivery-count']).toBe('1');
+  });
+
   it('retries an endpoint that answers bytes that are not HTTP, and one that refuses connections', async () => {
     const w = await world();
     await w.subscribe('garbage');

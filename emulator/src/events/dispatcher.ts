@@ -170,9 +170,10 @@ export class Dispatcher {
     this.timer = undefined;
     const next = this.options.store.nextDue(this.committedSeq);
     if (next === undefined) return;
-    const wait = Math.min(Math.max(next - this.options.clock.now(), 0), this.options.maxWaitMs ?? 60_000);
-    // Due now but every slot busy: the end of an attempt wakes the loop.
-    if (wait === 0 && this.inFlight.size > 0) return;
+    let wait = Math.min(Math.max(next - this.options.clock.now(), 0), this.options.maxWaitMs ?? 60_000);
+    // Something is due now but could not start (its slots are busy, or it is the attempt in flight): the
+    // end of an attempt wakes the loop, and a look every second starts what other subscriptions have due.
+    if (wait === 0 && this.inFlight.size > 0) wait = 1000;
     this.timer = setTimeout(() => this.wake(), Math.max(wait, 1));
     this.timer.unref();
   }
