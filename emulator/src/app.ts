@@ -10,6 +10,10 @@ import { AccessControl } from './access/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
+import { parseEventsConfig, type EventsConfig } from './events/config.js';
+import { Dispatcher } from './events/dispatcher.js';
+import { EventService } from './events/service.js';
+import { NodeWebhookClient } from './events/webhook-client.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
@@ -17,6 +21,7 @@ import { faultStep } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { adminEventRoutes } from './http/routes/admin-events.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
 import { authorityRoutes } from './http/routes/authority.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
@@ -28,6 +33,7 @@ import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Princi
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import type { SqliteDatabase } from './store/database.js';
+import { SqliteEventRepository } from './store/event-repository.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { openStorage } from './store/storage.js';
 import { ControllableClock } from './vault/clock.js';
@@ -103,6 +109,8 @@ export interface Emulator {
   tokens: TokenService;
   directory: Directory;
   access: AccessControl;
+  /** Event Grid events: subscriptions, what changes publish, the clock sweep's time-based events. */
+  events: EventService;
   db: SqliteDatabase;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
@@ -137,6 +145,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       ...(config.tls && { tls: { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } }),
     }));
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
+  const eventsConfig = parseEvents(config);
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
   const storage = openStorage({
@@ -150,12 +159,36 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   const { db, commits } = storage;
   const secretRepo = new SqliteSecretRepository(db, commits);
-  const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults });
+  // Event Grid: events are written with the changes that cause them; the dispatcher sends them.
+  const location = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
+  const webhooks = new NodeWebhookClient({ extraCa: [material.tls.caCert] });
+  const eventStore = new SqliteEventRepository(db, commits);
+  const events = new EventService({
+    store: eventStore,
+    clock,
+    webhooks,
+    location,
+    handshakeTimeoutMs: eventsConfig.handshakeTimeoutMs,
+    log: { info: (message) => app.log.info(message), warn: (message) => app.log.warn(message) },
+  });
+  const dispatcher = new Dispatcher({
+    store: eventStore,
+    clock,
+    webhooks,
+    location,
+    subscriptionOf: (vault, name) => events.find(vault, name),
+    durable: () => commits.settled(),
+    timeoutMs: eventsConfig.deliveryTimeoutMs,
+    log: { debug: (message) => app.log.debug(message), warn: (message) => app.log.warn(message), error: (error, message) => app.log.error({ err: error }, message) },
+  });
+  events.onPublished(() => dispatcher.wake());
+  const vaults = new VaultService({ vaults: new SqliteVaultRepository(db), clock, strict: config.strictVaults, events });
   const secrets = new SecretService({
     secrets: secretRepo,
     clock,
     sealer: new JweBackupSealer(material.backupKey),
     region: config.region,
+    events,
   });
   const state = new StateService({ vaults, secrets, now: () => clock.now(), atomically: (work) => secretRepo.transaction(work) });
   const tokens = new TokenService({
@@ -165,12 +198,14 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     extraAudiences: ['https://vault.localhost', 'https://localhost'],
   });
   const directory = new Directory(new SqlitePrincipalRepository(db));
-  const access = new AccessControl(new SqliteAccessRepository(db));
+  const access = new AccessControl(new SqliteAccessRepository(db), events);
   // A failed group commit rolled back whatever the group held, admin changes to the directory and access included.
   commits.onFailure((error) => {
     app.log.error({ err: error }, 'a commit failed; its writes were rolled back');
     directory.reload();
     access.reload();
+    events.reload();
+    dispatcher.rolledBack();
   });
   directory.applyConfigured(identityConfig.principals);
   access.applyConfigured(identityConfig.assignments, identityConfig.policies);
@@ -178,7 +213,9 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   const faults = new FaultInjector();
   const reseed = () => {
-    applySeeds(config, vaults, secrets);
+    // Subscriptions first: the seeds' new versions publish to them and arm their expiry events.
+    events.applyConfigured(eventsConfig.subscriptions);
+    applySeeds(config, vaults, secrets, clock.now());
     armFaults(config, faults);
   };
   reseed();
@@ -246,6 +283,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
+  adminEventRoutes(app, { events, vaults, location });
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
@@ -253,29 +291,46 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     secrets,
     state,
     reseed: () => {
+      events.clear();
       reseed();
       resetIdentities(directory, access, identityConfig);
+      events.validateInBackground();
+    },
+    afterClockMove: () => {
+      events.sweep();
+      dispatcher.wake();
     },
     info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
   });
 
   let sweep: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
+    // The clock sweep: purges deleted secrets past their date and fires due time-based events.
     sweep = setInterval(() => {
       try {
         secrets.purgeExpired();
       } catch (error) {
         app.log.error({ err: error }, 'purge sweep failed');
       }
+      try {
+        events.sweep();
+      } catch (error) {
+        app.log.error({ err: error }, 'event sweep failed');
+      }
     }, config.purgeSweepSeconds * 1000);
     sweep.unref();
+    events.sweep();
+    dispatcher.start();
+    events.validateInBackground();
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
+    events.stop();
+    await dispatcher.close();
     await storage.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, events, db, facts };
 }
 
 /**
@@ -310,6 +365,13 @@ function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string
   return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
 }
 
+/** The config file's events settings and each vault's subscriptions, validated (ConfigErrors name the field). */
+function parseEvents(config: EmulatorConfig): EventsConfig {
+  return parseEventsConfig({ vaults: config.vaults, events: config.extensions.events }, (path, problem) => {
+    throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+  });
+}
+
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */
 function resetIdentities(directory: Directory, access: AccessControl, identityConfig: AccessConfig & { principals: Principal[] }): void {
   for (const principal of directory.list()) {
@@ -337,7 +399,7 @@ function armFaults(config: EmulatorConfig, faults: FaultInjector): void {
 }
 
 /** Creates the configured vaults and seeds their secrets (idempotent: unchanged secrets are left alone). */
-function applySeeds(config: EmulatorConfig, vaults: VaultService, secrets: SecretService): void {
+function applySeeds(config: EmulatorConfig, vaults: VaultService, secrets: SecretService, now: number): void {
   vaults.ensure(config.defaultVault, {});
   for (const seed of config.vaults) {
     const vault = vaults.ensure(seed.name, {
@@ -350,6 +412,7 @@ function applySeeds(config: EmulatorConfig, vaults: VaultService, secrets: Secre
         ...(secret.enabled !== undefined && { enabled: secret.enabled }),
         ...(secret.nbf !== undefined && { nbf: secret.nbf }),
         ...(secret.exp !== undefined && { exp: secret.exp }),
+        ...(secret.expiresInDays !== undefined && { exp: Math.floor(now / 1000) + secret.expiresInDays * 86_400 }),
       };
       const input = {
         value: secret.value,

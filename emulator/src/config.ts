@@ -12,6 +12,8 @@ export interface SeedSecret {
   enabled?: boolean;
   nbf?: number;
   exp?: number;
+  /** Expiry relative to the first seeding: exp = that moment + this many days. */
+  expiresInDays?: number;
   /** Certificate-backed: read-only, `managed: true`. */
   managed?: boolean;
   kid?: string;
@@ -23,6 +25,8 @@ export interface VaultConfig {
   purgeProtection?: boolean;
   permissionModel?: 'rbac' | 'accessPolicy';
   secrets?: SeedSecret[];
+  /** Event Grid subscriptions of the vault, validated by events/config.ts. */
+  eventSubscriptions?: unknown[];
 }
 
 export interface EmulatorConfig {
@@ -105,7 +109,7 @@ const KNOWN_KEYS = new Set([
   'vaults',
 ]);
 /** Top-level sections other modules validate. */
-export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults']);
+export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events']);
 
 function fail(path: string, problem: string): never {
   throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
@@ -147,7 +151,7 @@ function oneOf<T extends string>(raw: Raw, key: string, path: string, values: re
 function parseSecret(value: unknown, path: string): SeedSecret {
   const raw = obj(value, path);
   for (const key of Object.keys(raw)) {
-    if (!['name', 'value', 'contentType', 'tags', 'enabled', 'nbf', 'exp', 'managed', 'kid'].includes(key)) fail(`${path}.${key}`, 'is not a known secret field.');
+    if (!['name', 'value', 'contentType', 'tags', 'enabled', 'nbf', 'exp', 'expiresInDays', 'managed', 'kid'].includes(key)) fail(`${path}.${key}`, 'is not a known secret field.');
   }
   const name = str(raw, 'name', `${path}.`) ?? fail(`${path}.name`, 'is required.');
   if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) fail(`${path}.name`, 'must be 1-127 letters, digits and hyphens.');
@@ -164,6 +168,8 @@ function parseSecret(value: unknown, path: string): SeedSecret {
   const enabled = bool(raw, 'enabled', `${path}.`);
   const nbf = int(raw, 'nbf', `${path}.`, 0, 2 ** 40);
   const exp = int(raw, 'exp', `${path}.`, 0, 2 ** 40);
+  const expiresInDays = int(raw, 'expiresInDays', `${path}.`, 1, 36500);
+  if (exp !== undefined && expiresInDays !== undefined) fail(`${path}.expiresInDays`, "cannot be combined with 'exp'.");
   const managed = bool(raw, 'managed', `${path}.`);
   const kid = str(raw, 'kid', `${path}.`);
   return {
@@ -174,6 +180,7 @@ function parseSecret(value: unknown, path: string): SeedSecret {
     ...(enabled !== undefined && { enabled }),
     ...(nbf !== undefined && { nbf }),
     ...(exp !== undefined && { exp }),
+    ...(expiresInDays !== undefined && { expiresInDays }),
     ...(managed !== undefined && { managed }),
     ...(kid !== undefined && { kid }),
   };
@@ -182,7 +189,7 @@ function parseSecret(value: unknown, path: string): SeedSecret {
 function parseVault(value: unknown, path: string): VaultConfig {
   const raw = obj(value, path);
   for (const key of Object.keys(raw)) {
-    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets'].includes(key)) {
+    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets', 'eventSubscriptions'].includes(key)) {
       fail(`${path}.${key}`, 'is not a known vault field.');
     }
   }
@@ -196,12 +203,14 @@ function parseVault(value: unknown, path: string): VaultConfig {
     if (!Array.isArray(raw.secrets)) fail(`${path}.secrets`, 'must be an array.');
     secrets = raw.secrets.map((s, i) => parseSecret(s, `${path}.secrets[${i}]`));
   }
+  if (raw.eventSubscriptions !== undefined && !Array.isArray(raw.eventSubscriptions)) fail(`${path}.eventSubscriptions`, 'must be an array.');
   return {
     name: name.toLowerCase(),
     ...(retention !== undefined && { softDeleteRetentionInDays: retention }),
     ...(purgeProtection !== undefined && { purgeProtection }),
     ...(permissionModel !== undefined && { permissionModel }),
     ...(secrets !== undefined && { secrets }),
+    ...(raw.eventSubscriptions !== undefined && { eventSubscriptions: raw.eventSubscriptions as unknown[] }),
   };
 }
 

@@ -164,4 +164,8 @@ export const errors = {
   purgeProtectionPermanent: () =>
     new KvError('BadParameter', 'Purge protection cannot be disabled once it has been enabled on a vault.'),
   internal: () => new KvError('InternalServerError', 'The server encountered an internal error. Please retry the request.'),
+  eventSubscriptionNotFound: (vault: string, name: string) =>
+    new KvError('NotFound', `The event subscription '${name}' does not exist on vault '${vault}'.`),
+  // The endpoint of a new or changed event subscription failed Event Grid's validation handshake.
+  webhookValidationFailed: (message: string) => new KvError('BadParameter', message),
 };

@@ -64,3 +64,29 @@ export function settingsFrom(env: NodeJS.ProcessEnv): Settings {
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
 }
+
+/** The rotator's settings (second entry point, `rotator`): the same vault and secret variables as the app. */
+export interface RotatorSettings {
+  vaultUrl: string;
+  secretName: string;
+  host: string;
+  port: number;
+  /** Days a new password is valid: the new secret version expires that long after the rotation. */
+  validityDays: number;
+  /** Connect and query timeout when the connection string sets none. */
+  databaseTimeoutMs: number;
+  logLevel: string;
+}
+
+export function rotatorSettingsFrom(env: NodeJS.ProcessEnv): RotatorSettings {
+  return {
+    vaultUrl: vaultUrlFrom(env),
+    secretName: env.DB_SECRET_NAME?.trim() || 'db-connection-string',
+    host: env.HOST?.trim() || '0.0.0.0',
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    // More than the 30 days of SecretNearExpiry, or every new version would be near its expiry at once.
+    validityDays: integer(env, 'ROTATION_VALIDITY_DAYS', 60, 31, 3650),
+    databaseTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5_000, 100, 600_000),
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+  };
+}

@@ -1,11 +1,14 @@
 // docker-compose.yml is the walkthrough users copy, so it is checked without Docker: parsed, and every
 // cross-reference verified (the vault alias matches the app's vault name, the seeded secret points at
-// the SQL Server service with its password, the identity holds only Key Vault Secrets User, the CA
-// reaches the app through its own volume); the emulator CLI must accept compose/emulator.json. With a
-// Docker engine and the compose plugin, `docker compose up` runs for real and / must say healthy.
+// the SQL Server service with the login sqlserver-init creates, the app's identity holds only Key Vault
+// Secrets User and the rotator's only Secrets Officer on that secret, the event subscription reaches the
+// rotator service, the CA reaches both through their own volume); the emulator CLI must accept
+// compose/emulator.json. With a Docker engine and the compose plugin, `docker compose up` runs for real
+// and / must say healthy.
 import sql from 'mssql';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +24,7 @@ const run = promisify(execFile);
 
 interface Service {
   image?: string;
+  entrypoint?: string[];
   build?: { context: string; dockerfile: string };
   command?: string[];
   environment?: Record<string, string>;
@@ -37,13 +41,19 @@ interface Compose {
 }
 interface EmulatorFile {
   identityHeader: string;
-  vaults: Array<{ name: string; secrets: Array<{ name: string; value: string }> }>;
-  identities: { managedIdentities: Array<{ name: string; systemAssigned?: boolean }> };
+  adminKey: string;
+  vaults: Array<{
+    name: string;
+    secrets: Array<{ name: string; value: string; expiresInDays?: number }>;
+    eventSubscriptions: Array<{ name: string; endpoint: string; includedEventTypes: string[]; subjectBeginsWith?: string; subjectEndsWith?: string }>;
+  }>;
+  identities: { managedIdentities: Array<{ name: string; systemAssigned?: boolean; clientId?: string }> };
   roleAssignments: Array<{ principal: string; role: string; scope: string }>;
 }
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Compose;
-const { sqlserver, keyvault, app } = compose.services as Record<'sqlserver' | 'keyvault' | 'app', Service>;
+const { sqlserver, keyvault, app, rotator } = compose.services as Record<'sqlserver' | 'keyvault' | 'app' | 'rotator', Service>;
+const sqlInit = compose.services['sqlserver-init']!;
 const copier = compose.services['keyvault-ca']!;
 
 /** `volume:/path[:ro]` → { source, target, readOnly }. */
@@ -60,7 +70,7 @@ const vaultName = app.environment!.KEY_VAULT_NAME!;
 
 describe('docker-compose.yml', () => {
   it('has SQL Server, the emulator, the CA copier and the app, built from this repository', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['app', 'keyvault', 'keyvault-ca', 'sqlserver']);
+    expect(Object.keys(compose.services).sort()).toEqual(['app', 'keyvault', 'keyvault-ca', 'rotator', 'sqlserver', 'sqlserver-init']);
     expect(sqlserver.image).toMatch(/^mcr\.microsoft\.com\/mssql\/server:/);
     expect(sqlserver.environment).toMatchObject({ ACCEPT_EULA: 'Y' });
     expect(sqlserver.healthcheck?.test.join(' ')).toContain('SELECT 1');
@@ -80,16 +90,46 @@ describe('docker-compose.yml', () => {
     expect(app.environment!.IDENTITY_HEADER).toBe(emulatorFile.identityHeader);
   });
 
-  it('seeds the vault with a connection string that points at the sqlserver service and its password', () => {
+  it('seeds the vault with a connection string for the login sqlserver-init creates on the sqlserver service', () => {
     const vault = emulatorFile.vaults.find((v) => v.name === vaultName);
     const secret = vault?.secrets.find((s) => s.name === 'db-connection-string');
     expect(secret).toBeDefined();
     const config = sql.ConnectionPool.parseConnectionString(secret!.value);
     expect(config.server).toBe('sqlserver');
     expect(config.port).toBe(1433);
-    expect(config.user).toBe('sa');
-    expect(config.password).toBe(sqlserver.environment!.MSSQL_SA_PASSWORD);
     expect(config.options?.trustServerCertificate).toBe(true);
+    // sqlserver-init logs in as sa and creates the app's login with the seeded password.
+    expect(sqlInit.image).toBe(sqlserver.image);
+    expect(sqlInit.depends_on).toEqual({ sqlserver: { condition: 'service_healthy' } });
+    expect(sqlInit.environment!.MSSQL_SA_PASSWORD).toBe(sqlserver.environment!.MSSQL_SA_PASSWORD);
+    expect(config.user).toBe(sqlInit.environment!.APP_LOGIN);
+    expect(config.password).toBe(sqlInit.environment!.APP_LOGIN_PASSWORD);
+    const script = sqlInit.command!.join(' ');
+    expect(script).toContain('-S sqlserver -U sa -P "$$MSSQL_SA_PASSWORD"');
+    expect(script).toContain("CREATE LOGIN [$$APP_LOGIN] WITH PASSWORD = '$$APP_LOGIN_PASSWORD'");
+    // Expiring in 31 days: two days on the emulator clock bring SecretNearExpiry.
+    expect(secret!.expiresInDays).toBe(31);
+  });
+
+  it('runs the rotator with its own identity, holding only Key Vault Secrets Officer on that secret, subscribed to its expiry', () => {
+    expect(rotator.build).toEqual(app.build);
+    expect(rotator.command).toEqual(['node', '/app/sample-app/dist/rotator.js']);
+    const identity = emulatorFile.identities.managedIdentities.find((i) => i.clientId === rotator.environment!.AZURE_CLIENT_ID);
+    expect(identity).toBeDefined();
+    expect(identity!.systemAssigned).toBeUndefined();
+    expect(emulatorFile.roleAssignments.filter((a) => a.principal === identity!.name)).toEqual([
+      { principal: identity!.name, role: 'Key Vault Secrets Officer', scope: `/vaults/${vaultName}/secrets/${rotator.environment!.DB_SECRET_NAME}` },
+    ]);
+    expect(rotator.environment).toMatchObject({ KEY_VAULT_NAME: vaultName, IDENTITY_ENDPOINT: app.environment!.IDENTITY_ENDPOINT, IDENTITY_HEADER: emulatorFile.identityHeader, NODE_EXTRA_CA_CERTS: app.environment!.NODE_EXTRA_CA_CERTS });
+    expect(mounts(rotator)).toEqual(mounts(app));
+    expect(rotator.depends_on).toEqual({ 'keyvault-ca': { condition: 'service_completed_successfully' }, 'sqlserver-init': { condition: 'service_completed_successfully' } });
+    const [subscription] = emulatorFile.vaults.find((v) => v.name === vaultName)!.eventSubscriptions;
+    const endpoint = new URL(subscription!.endpoint);
+    expect(endpoint.hostname).toBe('rotator');
+    expect(endpoint.port).toBe(rotator.environment!.PORT);
+    expect(endpoint.pathname).toBe('/api/events');
+    expect(subscription!.includedEventTypes).toContain('Microsoft.KeyVault.SecretNearExpiry');
+    expect([subscription!.subjectBeginsWith, subscription!.subjectEndsWith]).toEqual([rotator.environment!.DB_SECRET_NAME, rotator.environment!.DB_SECRET_NAME]);
   });
 
   it("gives the app's managed identity only Key Vault Secrets User on that vault", () => {
@@ -132,6 +172,22 @@ describe('docker-compose.yml', () => {
       const seeded = emulatorFile.vaults.find((v) => v.name === vaultName)!.secrets.find((s) => s.name === 'db-connection-string')!;
       expect((await client.getSecret('db-connection-string')).value).toBe(seeded.value);
       await expect(client.setSecret('db-connection-string', 'changed')).rejects.toMatchObject({ statusCode: 403 });
+      // The rotator's identity reads and writes that secret and nothing else.
+      const rotatorCredential = new EmulatorManagedIdentityCredential({ endpoint: emulator.env.IDENTITY_ENDPOINT!, identityHeader: emulator.env.IDENTITY_HEADER!, agent, clientId: rotator.environment!.AZURE_CLIENT_ID! });
+      const rotatorClient = new SecretClient(`https://${vaultName}.vault.localhost:${emulator.port}`, rotatorCredential, { agent });
+      const read = await rotatorClient.getSecret('db-connection-string');
+      expect(read.value).toBe(seeded.value);
+      expect(read.properties.expiresOn!.getTime() - Date.now()).toBeGreaterThan(30 * 86_400_000);
+      await expect(rotatorClient.setSecret('other-secret', 'x')).rejects.toMatchObject({ statusCode: 403 });
+      // The subscription to the rotator waits for its endpoint (not running here) to pass the handshake.
+      const listed = await new Promise<string>((done, fail) =>
+        httpsGet(`${emulator.origin}/_emulator/vaults/${vaultName}/eventSubscriptions`, { ca: emulator.caPem }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => done(text));
+        }).on('error', fail),
+      );
+      expect(JSON.parse(listed).value).toMatchObject([{ name: 'rotate-db-password', origin: 'config', provisioningState: 'AwaitingValidation', endpointBaseUrl: 'http://rotator:8080/api/events' }]);
     } finally {
       agent.destroy();
       await emulator.stop();
@@ -180,4 +236,26 @@ describe.skipIf(reason !== undefined)('docker compose up', () => {
     const logs = (await compose('logs', '--no-color', 'app')).stdout;
     expect(logs).not.toContain('Local-Only-Passw0rd!');
   }, 600_000);
+
+  it('rotates the database password when the emulator clock moves two days, and the app stays healthy', async () => {
+    // The walkthrough's clock move, with the admin key (a published port is not loopback inside the container).
+    const moved = await new Promise<number>((done, fail) => {
+      const req = httpsRequest('https://localhost:18443/_emulator/clock', { method: 'PUT', rejectUnauthorized: false, headers: { 'content-type': 'application/json', 'x-kv-emulator-admin-key': emulatorFile.adminKey } }, (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode ?? 0));
+      });
+      req.on('error', fail);
+      req.end(JSON.stringify({ advanceSeconds: 2 * 86_400 }));
+    });
+    expect(moved).toBe(200);
+    let logs = '';
+    for (let attempt = 0; attempt < 60 && !/Rotated 'db-connection-string'/.test(logs); attempt++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      logs = (await compose('logs', '--no-color', 'rotator')).stdout;
+    }
+    expect(logs).toMatch(/Changed the password of SQL login 'healthapp'/);
+    expect(logs).toMatch(/Rotated 'db-connection-string': new version [0-9a-f]{32}/);
+    expect(logs).not.toContain('Local-Only-App-Passw0rd1');
+    expect(await fetch('http://127.0.0.1:18080/').then((r) => r.status)).toBe(200);
+  }, 300_000);
 });

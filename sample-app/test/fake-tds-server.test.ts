@@ -65,3 +65,31 @@ describe('fake TDS server (test double)', () => {
     expect((await pool.request().batch<{ ok: number }>('SELECT 1 AS ok')).recordset[0]?.ok).toBe(1);
   });
 });
+
+describe('fake TDS server: ALTER LOGIN', () => {
+  it('switches the password it accepts when the login gives its old one, keeping open sessions', async () => {
+    const db = await server();
+    const pool = await connect(db.connectionString());
+    await pool.request().batch("ALTER LOGIN [health] WITH PASSWORD = N'it''s-new-Passw0rd' OLD_PASSWORD = N'first-Passw0rd'");
+    expect(db.passwordChanges).toBe(1);
+    expect(db.currentPassword).toBe("it's-new-Passw0rd");
+    // The session that changed it still works; new logins need the new password.
+    expect((await pool.request().batch<{ ok: number }>('SELECT 1 AS ok')).recordset[0]?.ok).toBe(1);
+    await expect(connect(db.connectionString('first-Passw0rd'))).rejects.toThrow("Login failed for user 'health'.");
+    await expect(connect(db.connectionString("it's-new-Passw0rd"))).resolves.toBeDefined();
+  });
+
+  it('refuses a wrong old password or another login with error 15151, changing nothing', async () => {
+    const db = await server();
+    const pool = await connect(db.connectionString());
+    for (const statement of [
+      "ALTER LOGIN health WITH PASSWORD = 'x-Passw0rd' OLD_PASSWORD = 'wrong'",
+      "ALTER LOGIN [sa] WITH PASSWORD = 'x-Passw0rd' OLD_PASSWORD = 'first-Passw0rd'",
+      "ALTER LOGIN [health] WITH PASSWORD = 'x-Passw0rd'",
+    ]) {
+      await expect(pool.request().batch(statement)).rejects.toThrow(/^Cannot alter the login '(health|sa)', because it does not exist or you do not have permission\.$/);
+    }
+    expect(db.passwordChanges).toBe(0);
+    expect(db.currentPassword).toBe('first-Passw0rd');
+  });
+});

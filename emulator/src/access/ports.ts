@@ -30,3 +30,8 @@ export interface AccessRepository {
   /** Replaces every 'config' row with these, atomically; 'admin' rows with the same keys are replaced too. */
   replaceConfigured(assignments: StoredAssignment[], policies: StoredPolicy[]): void;
 }
+
+/** Told when a vault's access policies change through the admin API (a VaultAccessPolicyChanged event). */
+export interface AccessEventSink {
+  accessPolicyChanged(vault: string): void;
+}

@@ -4,7 +4,7 @@
 import { errors } from '../errors.js';
 import { authorize, type AccessPolicy, type Caller, type Decision, type RoleAssignment } from './evaluate.js';
 import type { Operation, SecretPermission } from './operations.js';
-import type { AccessRepository, Origin, StoredAssignment, StoredPolicy } from './ports.js';
+import type { AccessEventSink, AccessRepository, Origin, StoredAssignment, StoredPolicy } from './ports.js';
 import { findRole } from './roles.js';
 import { parseScope, type Scope } from './scopes.js';
 import type { PermissionModel } from '../vault/model.js';
@@ -18,7 +18,11 @@ export class AccessControl {
   private byPrincipal = new Map<string, RoleAssignment[]>();
   private policies = new Map<string, StoredPolicy>();
 
-  constructor(private readonly repository: AccessRepository) {
+  constructor(
+    private readonly repository: AccessRepository,
+    /** Told of access-policy changes made here (not of the config file's, applied at start). */
+    private readonly events?: AccessEventSink,
+  ) {
     this.reload();
   }
 
@@ -95,6 +99,8 @@ export class AccessControl {
 
   setPolicy(vault: string, principalId: string, secrets: SecretPermission[], origin: Origin = 'admin'): StoredPolicy {
     const policy: StoredPolicy = { vault: vault.toLowerCase(), principalId: principalId.toLowerCase(), secrets, origin };
+    // The event is written before the policy, so that a failure to write it leaves the policy as it was.
+    this.events?.accessPolicyChanged(policy.vault);
     this.repository.upsertPolicy(policy);
     this.policies.set(policyKey(vault, principalId), policy);
     return policy;
@@ -103,6 +109,7 @@ export class AccessControl {
   removePolicy(vault: string, principalId: string): boolean {
     const key = policyKey(vault, principalId);
     if (!this.policies.has(key)) return false;
+    this.events?.accessPolicyChanged(vault.toLowerCase());
     this.repository.deletePolicy(vault.toLowerCase(), principalId.toLowerCase());
     this.policies.delete(key);
     return true;

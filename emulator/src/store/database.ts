@@ -108,6 +108,57 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER secrets_listing_on_insert;
   DROP TRIGGER secrets_listing_on_update;
   `,
+  // 5: Event Grid events (store/event-repository.ts): subscriptions; the outbox, an event and one delivery
+  // per subscription written in the transaction of the change that publishes it; and the timers of
+  // time-based events, one per version and type, kept once fired so that each fires once.
+  `
+  CREATE TABLE event_subscriptions (
+    vault       TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    origin      TEXT NOT NULL,
+    validated   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (vault, name_key)
+  ) WITHOUT ROWID;
+  CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL,
+    vault       TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    event_time  INTEGER NOT NULL,
+    data        TEXT NOT NULL
+  );
+  CREATE TABLE deliveries (
+    seq              INTEGER PRIMARY KEY,
+    event_seq        INTEGER NOT NULL,
+    vault            TEXT NOT NULL,
+    subscription     TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL,
+    published_at     INTEGER NOT NULL,
+    next_attempt_at  INTEGER,
+    last_attempt_at  INTEGER,
+    last_status      INTEGER,
+    last_outcome     TEXT,
+    reason           TEXT,
+    finished_at      INTEGER
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX deliveries_by_subscription ON deliveries (vault, subscription, seq);
+  CREATE INDEX deliveries_by_event ON deliveries (event_seq);
+  CREATE TABLE event_timers (
+    vault     TEXT NOT NULL,
+    name_key  TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    type      TEXT NOT NULL,
+    due       INTEGER NOT NULL,
+    fired     INTEGER NOT NULL,
+    PRIMARY KEY (vault, name_key, version, type)
+  ) WITHOUT ROWID;
+  CREATE INDEX event_timers_due ON event_timers (due) WHERE fired = 0;
+  `,
 ];
 
 /**

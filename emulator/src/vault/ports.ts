@@ -58,3 +58,21 @@ export interface BackupSealer {
   /** Returns undefined for anything that is not an intact blob of this installation. */
   open(blob: Uint8Array): Promise<SecretSnapshot | undefined>;
 }
+
+/**
+ * Told of changes that publish Key Vault events (events/service.ts implements it). Called inside the
+ * change's own transaction, so an event is written exactly when its change is.
+ */
+export interface SecretEventSink {
+  /** A version became its secret's current one (set, seeding, restore). */
+  newVersion(vault: string, version: SecretVersion): void;
+  /** A version's attributes changed (its expiry may have), or it was loaded by an import. */
+  attributesChanged(vault: string, version: SecretVersion): void;
+}
+
+/** Told when a vault's permission model changes (a VaultAccessPolicyChanged event), and when a vault is removed. */
+export interface VaultEventSink {
+  permissionModelChanged(vault: string): void;
+  /** The vault is gone: so are its event subscriptions. */
+  vaultRemoved(vault: string): void;
+}

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { errors } from '../errors.js';
 import { seconds } from './clock.js';
 import type { Page, Secret, SecretAttributes, SecretHead, SecretSnapshot, SecretVersion, Vault } from './model.js';
-import type { BackupSealer, Clock, SecretRepository } from './ports.js';
+import type { BackupSealer, Clock, SecretEventSink, SecretRepository } from './ports.js';
 import { checkContentType, checkMaxResults, checkName, checkTags, checkValue, isVersionShaped } from './validation.js';
 
 export interface AttributesInput {
@@ -38,6 +38,8 @@ export interface SecretServiceOptions {
   sealer: BackupSealer;
   /** Region named in messages that quote the vault (`Vault: x;location=<region>`). */
   region: string;
+  /** Told of new versions and changed attributes, inside their transactions (Event Grid events). */
+  events?: SecretEventSink;
 }
 
 const DAY = 86_400;
@@ -66,6 +68,7 @@ export class SecretService {
       if (input.tags !== undefined) version.tags = input.tags;
       version.attributes = withAttributes({ enabled: true, created: now, updated: now }, input.attributes);
       this.repo.addVersion(vault.name, { name: version.name, managed: false }, version);
+      this.options.events?.newVersion(vault.name, version);
       return { head: { name: version.name, latestVersion: version.version, managed: false }, version };
     });
   }
@@ -94,6 +97,7 @@ export class SecretService {
         attributes: withAttributes({ ...current.attributes, updated: this.nowSeconds() }, input.attributes),
       };
       this.repo.updateVersion(vault.name, updated);
+      this.options.events?.attributesChanged(vault.name, updated);
       return { head: secret.head, version: updated };
     });
   }
@@ -184,6 +188,8 @@ export class SecretService {
       if (head) throw errors.restoreConflict(idFor(snapshot.name, latest.version));
       const { deleted: _deleted, ...restored } = snapshot;
       this.repo.insertSnapshot(vault.name, restored);
+      // A restored secret is new to the vault: its current version is announced like a new one.
+      this.options.events?.newVersion(vault.name, { ...latest, name: snapshot.name });
       return {
         head: { name: snapshot.name, latestVersion: latest.version, managed: snapshot.managed, ...(snapshot.kid && { kid: snapshot.kid }) },
         version: { ...latest, name: snapshot.name },
@@ -209,6 +215,7 @@ export class SecretService {
       };
       const head = { name: input.name, managed: true, ...(input.kid !== undefined && { kid: input.kid }) };
       this.repo.addVersion(vault.name, head, version);
+      this.options.events?.newVersion(vault.name, version);
       return { head: { ...head, latestVersion: version.version }, version };
     });
   }
@@ -228,7 +235,11 @@ export class SecretService {
   importVault(vault: Vault, snapshots: SecretSnapshot[]): void {
     this.repo.transaction(() => {
       this.repo.deleteVaultContents(vault.name);
-      for (const snapshot of snapshots) this.repo.insertSnapshot(vault.name, snapshot);
+      for (const snapshot of snapshots) {
+        this.repo.insertSnapshot(vault.name, snapshot);
+        const latest = snapshot.versions.at(-1);
+        if (latest) this.options.events?.attributesChanged(vault.name, { ...latest, name: snapshot.name });
+      }
     });
   }
 

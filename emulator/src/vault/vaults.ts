@@ -3,7 +3,7 @@
 // purge protection, permission model); see spec §3 and §6.4.
 import { errors } from '../errors.js';
 import { DEFAULT_VAULT_SETTINGS, type Vault, type VaultSettings } from './model.js';
-import type { Clock, VaultRepository } from './ports.js';
+import type { Clock, VaultEventSink, VaultRepository } from './ports.js';
 
 const VAULT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -13,6 +13,8 @@ export interface VaultServiceOptions {
   /** Refuse unknown vault names instead of creating them. */
   strict: boolean;
   defaults?: Partial<VaultSettings>;
+  /** Told when a vault's permission model changes (VaultAccessPolicyChanged). */
+  events?: VaultEventSink;
 }
 
 export class VaultService {
@@ -70,12 +72,15 @@ export class VaultService {
     if (current.purgeProtection && settings.purgeProtection === false) throw errors.purgeProtectionPermanent();
     const next: Vault = { ...current, ...definedOnly(settings) };
     checkSettings(next);
+    // Written before the vault, so that a failure to write the event leaves the vault as it was.
+    if (next.permissionModel !== current.permissionModel) this.options.events?.permissionModelChanged(next.name);
     this.options.vaults.update(next.name, next);
     this.cache.set(next.name, next);
     return next;
   }
 
   remove(name: string): void {
+    this.options.events?.vaultRemoved(name.toLowerCase());
     this.options.vaults.remove(name.toLowerCase());
     this.cache.delete(name.toLowerCase());
   }

@@ -1,8 +1,10 @@
 // TEST DOUBLE, not a database: a minimal TDS 7.4 responder that speaks just enough of SQL Server's wire
 // protocol (MS-TDS) for the `mssql`/tedious driver to connect and run `SELECT 1`: PRELOGIN (no
 // encryption), LOGIN7 (checks user and password, answers LOGINACK or error 18456 "Login failed"),
-// SQL batches (a one-row result for SELECT 1, DONE for everything else) and ATTENTION. Tests stop and
-// start it to play a database that goes away and comes back, and change its password to play a
+// SQL batches (a one-row result for SELECT 1; `ALTER LOGIN [user] WITH PASSWORD = '...' OLD_PASSWORD = '...'`,
+// which switches the password it accepts as SQL Server does: the login changing its own password must
+// give the old one, and sessions already open stay open; DONE for everything else) and ATTENTION. Tests
+// stop and start it to play a database that goes away and comes back, and change its password to play a
 // rotated credential. CI has no SQL Server; with Docker the same tests run against the real one.
 import type { Socket } from 'node:net';
 import { LoopbackServer } from './loopback-server.js';
@@ -28,6 +30,8 @@ export class FakeTdsServer extends LoopbackServer {
   failedLogins = 0;
   /** SELECT 1 batches answered. */
   queries = 0;
+  /** Passwords changed with ALTER LOGIN. */
+  passwordChanges = 0;
 
   constructor(private readonly options: FakeTdsServerOptions) {
     super(options.port ?? 0);
@@ -42,6 +46,16 @@ export class FakeTdsServer extends LoopbackServer {
   /** Changes the password and drops open connections (as an admin who rotates it and kills sessions). */
   rotatePassword(password: string): void {
     this.password = password;
+    this.dropConnections();
+  }
+
+  /** The password logins must give now. */
+  get currentPassword(): string {
+    return this.password;
+  }
+
+  /** Ends every open session (as KILL would), without changing anything else. */
+  killSessions(): void {
     this.dropConnections();
   }
 
@@ -100,6 +114,14 @@ export class FakeTdsServer extends LoopbackServer {
   private batch(socket: Socket, payload: Buffer): void {
     const headersLength = payload.length >= 4 ? payload.readUInt32LE(0) : 0;
     const text = payload.subarray(headersLength).toString('utf16le').trim();
+    const alter = ALTER_LOGIN.exec(text);
+    if (alter) {
+      return this.alterLogin(socket, {
+        login: alter[1]?.replaceAll(']]', ']') ?? alter[2]!,
+        password: unquote(alter[3]!),
+        ...(alter[4] !== undefined && { oldPassword: unquote(alter[4]) }),
+      });
+    }
     if (/^select\s+1(\s+as\s+\[?(\w+)\]?)?\s*;?$/i.test(text)) {
       this.queries += 1;
       const column = /\s+as\s+\[?(\w+)\]?/i.exec(text)?.[1] ?? '';
@@ -109,7 +131,29 @@ export class FakeTdsServer extends LoopbackServer {
     // Session settings (tedious's initial `set ...` batch) and anything else: done, no rows.
     send(socket, done(DONE_STATUS.FINAL, 0, 0));
   }
+
+  /**
+   * The login changing its own password: SQL Server wants the old one (without ALTER ANY LOGIN, which this
+   * login lacks) and answers 15151 otherwise. Open sessions stay open, as they do on SQL Server.
+   */
+  private alterLogin(socket: Socket, change: { login: string; password: string; oldPassword?: string }): void {
+    if (change.login !== this.options.user || change.oldPassword !== this.password) {
+      send(socket, Buffer.concat([errorToken(15151, 16, `Cannot alter the login '${change.login}', because it does not exist or you do not have permission.`), done(DONE_STATUS.ERROR, 0, 0)]));
+      return;
+    }
+    this.password = change.password;
+    this.passwordChanges += 1;
+    send(socket, done(DONE_STATUS.FINAL, 0, 0));
+  }
 }
+
+/**
+ * ALTER LOGIN [name] WITH PASSWORD = N'new' [OLD_PASSWORD = N'old']: login names bracketed or not,
+ * literals with or without N and with '' for a quote.
+ */
+const ALTER_LOGIN = /^alter\s+login\s+(?:\[((?:[^\]]|\]\])+)\]|(\w+))\s+with\s+password\s*=\s*N?'((?:[^']|'')*)'(?:\s*,?\s*old_password\s*=\s*N?'((?:[^']|'')*)')?\s*;?$/i;
+
+const unquote = (literal: string) => literal.replaceAll("''", "'");
 
 /** Wraps a message in TDS packets (type TABULAR_RESULT), splitting at 4096 bytes. */
 function send(socket: Socket, data: Buffer): void {

@@ -12,6 +12,7 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 export const EMULATOR_CLI = join(ROOT, 'emulator/dist/cli.mjs');
 export const LOCALHOST_RESOLVER = join(ROOT, 'emulator/dist/localhost-resolver.cjs');
 export const SAMPLE_APP = join(ROOT, 'sample-app/dist/main.js');
+export const ROTATOR = join(ROOT, 'sample-app/dist/rotator.js');
 
 /** The variables every child gets from this process: enough to run node, nothing Azure-related. */
 function baseEnv(): Record<string, string> {
@@ -119,8 +120,8 @@ export interface AppProcess {
 }
 
 /** `node sample-app/dist/main.js` with exactly these variables (plus PATH/HOME), on a free port. */
-export async function startApp(env: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(process.execPath, [SAMPLE_APP], {
+export async function startApp(env: Record<string, string>, entry = SAMPLE_APP): Promise<AppProcess> {
+  const child = spawn(process.execPath, [entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...baseEnv(), HOST: '127.0.0.1', PORT: '0', ...env },
   });

@@ -25,6 +25,8 @@ export interface AdminOptions {
   info: (request: FastifyRequest) => Record<string, unknown>;
   /** Re-applies the config file's vaults and secrets (after a reset). */
   reseed: () => void;
+  /** Runs after every move of the clock, with the purge: the time-based events it makes due. */
+  afterClockMove?: () => void;
 }
 
 const admin = { config: { surface: 'admin' as const } };
@@ -126,6 +128,7 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     if (advanceMs !== undefined) clock.advance(advanceMs);
     if (b.frozen === false) clock.unfreeze();
     secrets.purgeExpired();
+    options.afterClockMove?.();
     return json(reply, 200, presentClock(clock.state()));
   });
 
