@@ -10,10 +10,14 @@ import { AccessControl } from './access/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
+import { errors } from './errors.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
+import { networkRulesStep } from './http/network-rules.js';
+import { handToServer } from './http/connections.js';
+import { adminNetworkRoutes } from './http/routes/admin-network.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -26,6 +30,10 @@ import { parseIdentities, type Fail } from './identity/config.js';
 import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
+import { parseNetworkConfig, type NetworkConfig } from './network/config.js';
+import { NetworkRules } from './network/evaluate.js';
+import { openPrivateEndpoints, PrivateEndpointBindError, type OpenPrivateEndpoint, type PrivateEndpointListeners } from './network/listeners.js';
+import { approvedConnection, parseNetworkSettings, privateEndpointNameOf, type ArmLocation } from './network/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
@@ -104,6 +112,8 @@ export interface Emulator {
   directory: Directory;
   access: AccessControl;
   db: SqliteDatabase;
+  /** The private endpoints' listeners, with the addresses they are bound to (empty until the app is ready). */
+  privateEndpoints(): OpenPrivateEndpoint[];
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
 }
@@ -137,6 +147,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       ...(config.tls && { tls: { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } }),
     }));
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
+  const networkConfig = parseNetworkSection(config);
+  const location: ArmLocation = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
   const storage = openStorage({
@@ -157,7 +169,21 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     sealer: new JweBackupSealer(material.backupKey),
     region: config.region,
   });
-  const state = new StateService({ vaults, secrets, now: () => clock.now(), atomically: (work) => secretRepo.transaction(work) });
+  const state = new StateService({
+    vaults,
+    secrets,
+    now: () => clock.now(),
+    atomically: (work) => secretRepo.transaction(work),
+    parseSettings: (vault, path) =>
+      parseNetworkSettings(vault, {
+        path,
+        vault: String(vault.name).toLowerCase(),
+        location,
+        fail: (field, problem) => {
+          throw errors.badParameter(`${field} ${problem}`);
+        },
+      }),
+  });
   const tokens = new TokenService({
     clock,
     tenantId: config.tenantId,
@@ -179,6 +205,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const faults = new FaultInjector();
   const reseed = () => {
     applySeeds(config, vaults, secrets);
+    linkPrivateEndpoints(networkConfig, vaults, location);
     armFaults(config, faults);
   };
   reseed();
@@ -218,6 +245,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     region: config.region,
     serviceVersion: SERVICE_VERSION,
     steps: [
+      networkRulesStep({ rules: new NetworkRules(networkConfig), region: config.region }),
       authorizationStep({ access, region: config.region, location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP } }),
       faultStep(faults),
     ],
@@ -246,6 +274,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
+  let listeners: PrivateEndpointListeners | undefined;
+  adminNetworkRoutes(app, { config: networkConfig, endpoints: () => listeners?.endpoints ?? [] });
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
@@ -256,8 +286,22 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       reseed();
       resetIdentities(directory, access, identityConfig);
     },
+    location,
     info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
   });
+
+  // Private endpoints listen while the app does, whether it is listened on (the CLI) or only injected
+  // into (tests); their connections go to the one HTTPS server, tagged with the endpoint.
+  app.addHook('onReady', async () => {
+    try {
+      listeners = await openPrivateEndpoints(networkConfig.privateEndpoints, (socket, endpoint) =>
+        handToServer(app.server, socket, { via: 'private-endpoint', privateEndpoint: { name: endpoint.name, vault: endpoint.vault } }),
+      );
+    } catch (error) {
+      throw error instanceof PrivateEndpointBindError ? new ConfigError(error.message) : error;
+    }
+  });
+  app.addHook('onClose', async () => listeners?.close());
 
   let sweep: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
@@ -275,7 +319,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     await storage.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };
+  const privateEndpoints = () => listeners?.endpoints ?? [];
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, privateEndpoints, facts };
 }
 
 /**
@@ -308,6 +353,34 @@ function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string
   if (tenant !== undefined) fail('tenant', "is not a setting; the tenant is set with 'tenantId'.");
   const principals = parseIdentities(identities, { defaultClientSecret, fail });
   return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
+}
+
+/** The config file's network sections (docs/network-rules.md), validated before anything is opened. */
+function parseNetworkSection(config: EmulatorConfig): NetworkConfig {
+  const { privateEndpoints, subnets, trustedServices } = config.extensions;
+  return parseNetworkConfig(
+    { privateEndpoints, subnets, trustedServices },
+    {
+      defaultHost: config.host,
+      fail: (path, problem) => {
+        throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+      },
+    },
+  );
+}
+
+/**
+ * Each configured private endpoint gets an approved connection on its vault (created if need be), as a
+ * private endpoint made in the vault's own subscription is approved at once. A connection the vault
+ * already has for it keeps its state, so one rejected through the admin API stays rejected.
+ */
+function linkPrivateEndpoints(network: NetworkConfig, vaults: VaultService, location: ArmLocation): void {
+  for (const endpoint of network.privateEndpoints) {
+    const vault = vaults.ensure(endpoint.vault, {});
+    const name = endpoint.name.toLowerCase();
+    if (vault.privateEndpointConnections.some((c) => privateEndpointNameOf(c.properties.privateEndpoint.id) === name)) continue;
+    vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approvedConnection(location, vault.name, endpoint.name)] });
+  }
 }
 
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */
@@ -344,6 +417,7 @@ function applySeeds(config: EmulatorConfig, vaults: VaultService, secrets: Secre
       ...(seed.softDeleteRetentionInDays !== undefined && { retentionDays: seed.softDeleteRetentionInDays }),
       ...(seed.purgeProtection !== undefined && { purgeProtection: seed.purgeProtection }),
       ...(seed.permissionModel !== undefined && { permissionModel: seed.permissionModel }),
+      ...seed.network,
     });
     for (const secret of seed.secrets ?? []) {
       const attributes = {

@@ -3,6 +3,8 @@
 // the offending field. Only this module and main.ts read process.env.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from './identity/principals.js';
+import { NETWORK_FIELDS, parseNetworkSettings, type NetworkSettings } from './network/settings.js';
 
 export interface SeedSecret {
   name: string;
@@ -23,6 +25,8 @@ export interface VaultConfig {
   purgeProtection?: boolean;
   permissionModel?: 'rbac' | 'accessPolicy';
   secrets?: SeedSecret[];
+  /** publicNetworkAccess, networkAcls, privateEndpointConnections (docs/network-rules.md). */
+  network?: Partial<NetworkSettings>;
 }
 
 export interface EmulatorConfig {
@@ -105,7 +109,7 @@ const KNOWN_KEYS = new Set([
   'vaults',
 ]);
 /** Top-level sections other modules validate. */
-export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults']);
+export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'privateEndpoints', 'subnets', 'trustedServices']);
 
 function fail(path: string, problem: string): never {
   throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
@@ -182,7 +186,7 @@ function parseSecret(value: unknown, path: string): SeedSecret {
 function parseVault(value: unknown, path: string): VaultConfig {
   const raw = obj(value, path);
   for (const key of Object.keys(raw)) {
-    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets'].includes(key)) {
+    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets', ...NETWORK_FIELDS].includes(key)) {
       fail(`${path}.${key}`, 'is not a known vault field.');
     }
   }
@@ -196,12 +200,19 @@ function parseVault(value: unknown, path: string): VaultConfig {
     if (!Array.isArray(raw.secrets)) fail(`${path}.secrets`, 'must be an array.');
     secrets = raw.secrets.map((s, i) => parseSecret(s, `${path}.secrets[${i}]`));
   }
+  const network = parseNetworkSettings(raw, {
+    fail,
+    path: `${path}.`,
+    vault: name.toLowerCase(),
+    location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP },
+  });
   return {
     name: name.toLowerCase(),
     ...(retention !== undefined && { softDeleteRetentionInDays: retention }),
     ...(purgeProtection !== undefined && { purgeProtection }),
     ...(permissionModel !== undefined && { permissionModel }),
     ...(secrets !== undefined && { secrets }),
+    ...(Object.keys(network).length > 0 && { network }),
   };
 }
 

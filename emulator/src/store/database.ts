@@ -108,6 +108,13 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER secrets_listing_on_insert;
   DROP TRIGGER secrets_listing_on_update;
   `,
+  // 5: each vault's network settings (network/settings.ts), as the ARM resource names them; NULL is the
+  // default of a new vault (public access enabled, no firewall, no private endpoint connections).
+  `
+  ALTER TABLE vaults ADD COLUMN public_network_access TEXT;
+  ALTER TABLE vaults ADD COLUMN network_acls TEXT;
+  ALTER TABLE vaults ADD COLUMN private_endpoint_connections TEXT;
+  `,
 ];
 
 /**
