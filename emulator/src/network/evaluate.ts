@@ -14,7 +14,7 @@
 //      This is only used after the bypass property has been evaluated.")
 // A private endpoint of another vault is an ordinary connection from its client address.
 // Pure: plain values in, a decision out; the pipeline step turns a denial into the catalog's 403.
-import type { NetworkRuleSet, Vault } from '../vault/model.js';
+import type { NetworkRuleSet, PrivateEndpointConnectionItem, Vault } from '../vault/model.js';
 import { AddressSet, parseCidr, type Cidr } from './addresses.js';
 import type { Subnet, TrustedService } from './config.js';
 import { privateEndpointNameOf } from './settings.js';
@@ -45,13 +45,16 @@ export function isOpen(vault: Pick<Vault, 'publicNetworkAccess' | 'networkAcls'>
 
 export class NetworkRules {
   private readonly trusted: Set<string>;
-  private readonly subnets: Map<string, AddressSet>;
+  /** Declared subnets' address prefixes by lower-case subnet id. */
+  private readonly subnets: Map<string, Cidr>;
   /** Rule sets change rarely and are replaced whole: their address sets are built once per set. */
-  private readonly ipRules = new WeakMap<NetworkRuleSet, AddressSet>();
+  private readonly addressSets = new WeakMap<NetworkRuleSet, { ipRules: AddressSet; subnets: AddressSet }>();
+  /** The names of the private endpoints a vault's connection list approves (lower case), likewise. */
+  private readonly approved = new WeakMap<readonly PrivateEndpointConnectionItem[], Set<string>>();
 
   constructor(options: NetworkRulesOptions) {
     this.trusted = new Set(options.trustedServices.map((s) => s.appId.toLowerCase()));
-    this.subnets = new Map(options.subnets.map((s) => [s.id.toLowerCase(), new AddressSet([s.addressPrefix])]));
+    this.subnets = new Map(options.subnets.map((s) => [s.id.toLowerCase(), s.addressPrefix]));
   }
 
   evaluate(request: NetworkRequest): NetworkDecision {
@@ -63,30 +66,40 @@ export class NetworkRules {
     if (vault.publicNetworkAccess === 'Disabled') return trusted ? { allowed: true, by: 'trustedService' } : { allowed: false, denial: 'connection' };
     if (acls.defaultAction === 'Allow') return { allowed: true, by: 'publicAccess' };
     if (trusted) return { allowed: true, by: 'trustedService' };
-    if (this.ipRulesOf(acls).has(request.address)) return { allowed: true, by: 'ipRule' };
-    for (const rule of acls.virtualNetworkRules) {
-      if (this.subnets.get(rule.id.toLowerCase())?.has(request.address)) return { allowed: true, by: 'virtualNetworkRule' };
-    }
+    const sets = this.addressSetsOf(acls);
+    if (sets.ipRules.has(request.address)) return { allowed: true, by: 'ipRule' };
+    if (sets.subnets.has(request.address)) return { allowed: true, by: 'virtualNetworkRule' };
     return { allowed: false, denial: 'firewall' };
   }
 
   private viaApprovedPrivateLink(request: NetworkRequest): boolean {
     const endpoint = request.privateEndpoint;
     if (!endpoint || endpoint.vault.toLowerCase() !== request.vault.name.toLowerCase()) return false;
-    const name = endpoint.name.toLowerCase();
-    return request.vault.privateEndpointConnections.some(
-      (connection) =>
-        connection.properties.privateLinkServiceConnectionState.status === 'Approved' && privateEndpointNameOf(connection.properties.privateEndpoint.id) === name,
-    );
+    const connections = request.vault.privateEndpointConnections;
+    let approved = this.approved.get(connections);
+    if (!approved) {
+      approved = new Set();
+      for (const connection of connections) {
+        const name = privateEndpointNameOf(connection.properties.privateEndpoint.id);
+        if (name !== undefined && connection.properties.privateLinkServiceConnectionState.status === 'Approved') approved.add(name);
+      }
+      this.approved.set(connections, approved);
+    }
+    return approved.has(endpoint.name.toLowerCase());
   }
 
-  private ipRulesOf(acls: NetworkRuleSet): AddressSet {
-    let set = this.ipRules.get(acls);
-    if (!set) {
-      set = new AddressSet(acls.ipRules.map((rule) => parseCidr(rule.value)).filter((c): c is Cidr => !('problem' in c)));
-      this.ipRules.set(acls, set);
+  /** The addresses a rule set lets in: its ip rules, and the declared subnets its virtual network rules name. */
+  private addressSetsOf(acls: NetworkRuleSet): { ipRules: AddressSet; subnets: AddressSet } {
+    let sets = this.addressSets.get(acls);
+    if (!sets) {
+      const named = acls.virtualNetworkRules.map((rule) => this.subnets.get(rule.id.toLowerCase())).filter((s): s is Cidr => s !== undefined);
+      sets = {
+        ipRules: new AddressSet(acls.ipRules.map((rule) => parseCidr(rule.value)).filter((c): c is Cidr => !('problem' in c))),
+        subnets: new AddressSet(named),
+      };
+      this.addressSets.set(acls, sets);
     }
-    return set;
+    return sets;
   }
 }
 

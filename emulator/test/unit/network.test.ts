@@ -2,6 +2,8 @@
 // validation of vault network settings and of the config file's network sections (every problem names
 // its field), the decision for every rule kind in the order the service applies them, and the
 // x-ms-keyvault-network-info value.
+import fc from 'fast-check';
+import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AddressSet, familyOf, formatCidr, parseCidr, type Cidr } from '../../src/network/addresses.js';
 import { parseListen, parseNetworkConfig } from '../../src/network/config.js';
@@ -52,6 +54,52 @@ describe('addresses and ranges', () => {
     expect(set('::1/128').has('::2')).toBe(false);
     expect(set('::1/128').has('127.0.0.1')).toBe(false);
     expect(new AddressSet([]).has('127.0.0.1')).toBe(false);
+  });
+
+  it('reads every IPv6 spelling, an embedded IPv4 tail included', () => {
+    expect(set('::ffff:10.0.0.0/104').has('10.1.2.3')).toBe(true);
+    expect(set('::ffff:10.0.0.0/104').has('::ffff:10.1.2.3')).toBe(true);
+    expect(set('10.0.0.0/8').has('::ffff:10.1.2.3')).toBe(true);
+    expect(set('::ffff:10.0.0.0/104').has('11.0.0.1')).toBe(false);
+    expect(set('64:ff9b::/96').has('64:ff9b::192.0.2.33')).toBe(true);
+    expect(set('2001:db8:0:0:1:0:0:1/128').has('2001:DB8::1:0:0:1')).toBe(true);
+    expect(set('2001:db8::/127').has('2001:db8::1')).toBe(true);
+    expect(set('2001:db8::/127').has('2001:db8::2')).toBe(false);
+    expect(set('1:2:3:4:5:6:7:8/128').has('1:2:3:4:5:6:0.7.0.8')).toBe(true);
+  });
+
+  it('agrees with Node\'s BlockList on random ranges and addresses', () => {
+    const octets = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+    const words = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((w) => w.map((x) => x.toString(16)).join(':'));
+    const near = (base: string) => fc.oneof(fc.constant(base), octets);
+    // Several ranges at once (overlapping, nested, adjacent), probed at and around their edges.
+    const range = fc.tuple(octets, fc.nat(32));
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 6 }), fc.nat(0xffffffff), (ranges, flip) => {
+        const list = new BlockList();
+        for (const [address, prefix] of ranges) list.addSubnet(address, prefix, 'ipv4');
+        const ours = set(...ranges.map(([address, prefix]) => `${address}/${prefix}`));
+        const probes = ranges.flatMap(([address]) => {
+          const [a, b, c, d] = address.split('.').map(Number) as [number, number, number, number];
+          const base = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+          return [base, base - 1, base + 1, (base ^ (flip >>> (flip % 33))) >>> 0].map((v) => {
+            const value = v >>> 0;
+            return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+          });
+        });
+        return [...probes, ...fc.sample(near(probes[0]!), 3)].every((p) => ours.has(p) === list.check(p, 'ipv4'));
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(words, fc.nat(128), words, (address, prefix, other) => {
+        const list = new BlockList();
+        list.addSubnet(address, prefix, 'ipv6');
+        const probe = address.split(':').slice(0, Math.floor(prefix / 16)).concat(other.split(':').slice(Math.floor(prefix / 16))).join(':');
+        return [address, probe, other].every((p) => set(`${address}/${prefix}`).has(p) === list.check(p, 'ipv6'));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
