@@ -3,10 +3,12 @@
 // the 401 and the RBAC 403 (spec §5.2), the surfaces they do not apply to, settings through the admin
 // API (bad ones refused with the field named, changing nothing), export/import, a restart on a data
 // directory, a database written before the settings existed, and private endpoints that cannot listen.
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -298,6 +300,23 @@ describe('configuration', () => {
       }
     } finally {
       busy.close();
+    }
+  });
+
+  it('the command stops with that one line and exit status 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kv-network-cli-'));
+    const bin = resolve(import.meta.dirname, '../bin/kv-emulator.js');
+    for (const [config, line] of [
+      [{ privateEndpoints: [{ name: 'pe1', vault: 'v', listen: '203.0.113.9:0' }] }, "Cannot open private endpoint 'pe1' (vault 'v') on 203.0.113.9:0: the address is not one of this machine's (EADDRNOTAVAIL)."],
+      [{ vaults: [{ name: 'v', publicNetworkAccess: 'Private' }] }, "Invalid configuration: 'vaults[0].publicNetworkAccess' must be one of 'Enabled', 'Disabled', got \"Private\"."],
+    ] as const) {
+      const file = join(dir, 'emulator.json');
+      writeFileSync(file, JSON.stringify(config));
+      const outcome = await promisify(execFile)(process.execPath, [bin, 'start', '--port', '0', '--in-memory', '--data-dir', dir, '--config', file], { timeout: 20_000 }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
+      );
+      expect(outcome).toEqual({ code: 2, stderr: `${line}\n` });
     }
   });
 });
