@@ -225,6 +225,12 @@ describe('export and import', () => {
     expect(refused.body.error.message).toMatch(/^vaults\[\d+\]\.networkAcls\.ipRules\[0\]\.value must be an IPv4 or IPv6 address or CIDR range/);
     expect((await admin('GET', '/vaults/exported')).body.publicNetworkAccess).toBe('Disabled');
 
+    // An export made before vaults had network settings imports with a new vault's settings.
+    const older = structuredClone(state);
+    for (const v of older.vaults) for (const field of ['publicNetworkAccess', 'networkAcls', 'privateEndpointConnections']) delete v[field];
+    expect((await admin('POST', '/import', older)).status).toBe(200);
+    expect((await admin('GET', '/vaults/exported')).body).toMatchObject({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Allow', ipRules: [] }, privateEndpointConnections: [] });
+
     await admin('POST', '/reset');
     expect((await admin('GET', '/vaults/exported')).status).toBe(404);
     expect((await admin('POST', '/import', state)).status).toBe(200);

@@ -56,7 +56,8 @@ export async function openPrivateEndpoints(
   };
   try {
     for (const endpoint of endpoints) {
-      const server = createServer((socket) => accept(socket, endpoint));
+      // Sockets are accepted as the HTTPS server accepts its own (Nagle off), then handed to it.
+      const server = createServer({ noDelay: true }, (socket) => accept(socket, endpoint));
       // An error after listening (a socket error reaching the server) must not take the process down.
       servers.push(server);
       await listen(server, endpoint);
