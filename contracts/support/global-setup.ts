@@ -30,7 +30,8 @@ export async function startEmulator(extraArgs: string[] = [], dataDir = mkdtempS
     const timer = setTimeout(() => reject(new Error(`emulator did not start:\n${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(output);
+      // The listen address is a name, an IPv4 address or a bracketed IPv6 one (--host ::).
+      const match = /listening on https:\/\/(?:\[[^\]\s]+\]|[^\s:]+):(\d+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolvePort(Number(match[1]));

@@ -14,10 +14,14 @@ import { parseEventsConfig, type EventsConfig } from './events/config.js';
 import { Dispatcher } from './events/dispatcher.js';
 import { EventService } from './events/service.js';
 import { NodeWebhookClient } from './events/webhook-client.js';
+import { errors } from './errors.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
+import { networkRulesStep } from './http/network-rules.js';
+import { handToServer } from './http/connections.js';
+import { adminNetworkRoutes } from './http/routes/admin-network.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -31,6 +35,10 @@ import { parseIdentities, type Fail } from './identity/config.js';
 import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
+import { parseNetworkConfig, type NetworkConfig } from './network/config.js';
+import { NetworkRules } from './network/evaluate.js';
+import { openPrivateEndpoints, PrivateEndpointBindError, type OpenPrivateEndpoint, type PrivateEndpointListeners } from './network/listeners.js';
+import { approvedConnection, parseNetworkSettings, privateEndpointNameOf, type ArmLocation } from './network/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteEventRepository } from './store/event-repository.js';
@@ -112,6 +120,8 @@ export interface Emulator {
   /** Event Grid events: subscriptions, what changes publish, the clock sweep's time-based events. */
   events: EventService;
   db: SqliteDatabase;
+  /** The private endpoints' listeners, with the addresses they are bound to (empty until the app is ready). */
+  privateEndpoints(): OpenPrivateEndpoint[];
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
 }
@@ -146,6 +156,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     }));
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
   const eventsConfig = parseEvents(config);
+  const networkConfig = parseNetworkSection(config);
+  const location: ArmLocation = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
   const storage = openStorage({
@@ -160,7 +172,6 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const { db, commits } = storage;
   const secretRepo = new SqliteSecretRepository(db, commits);
   // Event Grid: events are written with the changes that cause them; the dispatcher sends them.
-  const location = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
   const webhooks = new NodeWebhookClient({ extraCa: [material.tls.caCert] });
   const eventStore = new SqliteEventRepository(db, commits);
   const events = new EventService({
@@ -190,7 +201,21 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     region: config.region,
     events,
   });
-  const state = new StateService({ vaults, secrets, now: () => clock.now(), atomically: (work) => secretRepo.transaction(work) });
+  const state = new StateService({
+    vaults,
+    secrets,
+    now: () => clock.now(),
+    atomically: (work) => secretRepo.transaction(work),
+    parseSettings: (vault, path) =>
+      parseNetworkSettings(vault, {
+        path,
+        vault: String(vault.name).toLowerCase(),
+        location,
+        fail: (field, problem) => {
+          throw errors.badParameter(`${field} ${problem}`);
+        },
+      }),
+  });
   const tokens = new TokenService({
     clock,
     tenantId: config.tenantId,
@@ -216,6 +241,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     // Subscriptions first: the seeds' new versions publish to them and arm their expiry events.
     events.applyConfigured(eventsConfig.subscriptions);
     applySeeds(config, vaults, secrets, clock.now());
+    linkPrivateEndpoints(networkConfig, vaults, location);
     armFaults(config, faults);
   };
   reseed();
@@ -255,7 +281,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     region: config.region,
     serviceVersion: SERVICE_VERSION,
     steps: [
-      authorizationStep({ access, region: config.region, location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP } }),
+      networkRulesStep({ rules: new NetworkRules(networkConfig), region: config.region }),
+      authorizationStep({ access, region: config.region, location }),
       faultStep(faults),
     ],
   });
@@ -284,6 +311,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
   adminEventRoutes(app, { events, vaults, location });
+  let listeners: PrivateEndpointListeners | undefined;
+  adminNetworkRoutes(app, { config: networkConfig, endpoints: () => listeners?.endpoints ?? [] });
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
@@ -300,8 +329,22 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       events.sweep();
       dispatcher.wake();
     },
+    location,
     info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
   });
+
+  // Private endpoints listen while the app does, whether it is listened on (the CLI) or only injected
+  // into (tests); their connections go to the one HTTPS server, tagged with the endpoint.
+  app.addHook('onReady', async () => {
+    try {
+      listeners = await openPrivateEndpoints(networkConfig.privateEndpoints, (socket, endpoint) =>
+        handToServer(app.server, socket, { via: 'private-endpoint', privateEndpoint: { name: endpoint.name, vault: endpoint.vault } }),
+      );
+    } catch (error) {
+      throw error instanceof PrivateEndpointBindError ? new ConfigError(error.message) : error;
+    }
+  });
+  app.addHook('onClose', async () => listeners?.close());
 
   let sweep: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
@@ -330,7 +373,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     await storage.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, events, db, facts };
+  const privateEndpoints = () => listeners?.endpoints ?? [];
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, events, db, privateEndpoints, facts };
 }
 
 /**
@@ -372,6 +416,34 @@ function parseEvents(config: EmulatorConfig): EventsConfig {
   });
 }
 
+/** The config file's network sections (docs/network-rules.md), validated before anything is opened. */
+function parseNetworkSection(config: EmulatorConfig): NetworkConfig {
+  const { privateEndpoints, subnets, trustedServices } = config.extensions;
+  return parseNetworkConfig(
+    { privateEndpoints, subnets, trustedServices },
+    {
+      defaultHost: config.host,
+      fail: (path, problem) => {
+        throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+      },
+    },
+  );
+}
+
+/**
+ * Each configured private endpoint gets an approved connection on its vault (created if need be), as a
+ * private endpoint made in the vault's own subscription is approved at once. A connection the vault
+ * already has for it keeps its state, so one rejected through the admin API stays rejected.
+ */
+function linkPrivateEndpoints(network: NetworkConfig, vaults: VaultService, location: ArmLocation): void {
+  for (const endpoint of network.privateEndpoints) {
+    const vault = vaults.ensure(endpoint.vault, {});
+    const name = endpoint.name.toLowerCase();
+    if (vault.privateEndpointConnections.some((c) => privateEndpointNameOf(c.properties.privateEndpoint.id) === name)) continue;
+    vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approvedConnection(location, vault.name, endpoint.name)] });
+  }
+}
+
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */
 function resetIdentities(directory: Directory, access: AccessControl, identityConfig: AccessConfig & { principals: Principal[] }): void {
   for (const principal of directory.list()) {
@@ -406,6 +478,7 @@ function applySeeds(config: EmulatorConfig, vaults: VaultService, secrets: Secre
       ...(seed.softDeleteRetentionInDays !== undefined && { retentionDays: seed.softDeleteRetentionInDays }),
       ...(seed.purgeProtection !== undefined && { purgeProtection: seed.purgeProtection }),
       ...(seed.permissionModel !== undefined && { permissionModel: seed.permissionModel }),
+      ...seed.network,
     });
     for (const secret of seed.secrets ?? []) {
       const attributes = {

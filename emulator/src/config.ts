@@ -3,6 +3,8 @@
 // the offending field. Only this module and main.ts read process.env.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from './identity/principals.js';
+import { NETWORK_FIELDS, parseNetworkSettings, type NetworkSettings } from './network/settings.js';
 
 export interface SeedSecret {
   name: string;
@@ -27,6 +29,8 @@ export interface VaultConfig {
   secrets?: SeedSecret[];
   /** Event Grid subscriptions of the vault, validated by events/config.ts. */
   eventSubscriptions?: unknown[];
+  /** publicNetworkAccess, networkAcls, privateEndpointConnections (docs/network-rules.md). */
+  network?: Partial<NetworkSettings>;
 }
 
 export interface EmulatorConfig {
@@ -109,7 +113,7 @@ const KNOWN_KEYS = new Set([
   'vaults',
 ]);
 /** Top-level sections other modules validate. */
-export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events']);
+export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events', 'privateEndpoints', 'subnets', 'trustedServices']);
 
 function fail(path: string, problem: string): never {
   throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
@@ -189,7 +193,7 @@ function parseSecret(value: unknown, path: string): SeedSecret {
 function parseVault(value: unknown, path: string): VaultConfig {
   const raw = obj(value, path);
   for (const key of Object.keys(raw)) {
-    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets', 'eventSubscriptions'].includes(key)) {
+    if (!['name', 'softDeleteRetentionInDays', 'purgeProtection', 'permissionModel', 'secrets', 'eventSubscriptions', ...NETWORK_FIELDS].includes(key)) {
       fail(`${path}.${key}`, 'is not a known vault field.');
     }
   }
@@ -204,6 +208,12 @@ function parseVault(value: unknown, path: string): VaultConfig {
     secrets = raw.secrets.map((s, i) => parseSecret(s, `${path}.secrets[${i}]`));
   }
   if (raw.eventSubscriptions !== undefined && !Array.isArray(raw.eventSubscriptions)) fail(`${path}.eventSubscriptions`, 'must be an array.');
+  const network = parseNetworkSettings(raw, {
+    fail,
+    path: `${path}.`,
+    vault: name.toLowerCase(),
+    location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP },
+  });
   return {
     name: name.toLowerCase(),
     ...(retention !== undefined && { softDeleteRetentionInDays: retention }),
@@ -211,6 +221,7 @@ function parseVault(value: unknown, path: string): VaultConfig {
     ...(permissionModel !== undefined && { permissionModel }),
     ...(secrets !== undefined && { secrets }),
     ...(raw.eventSubscriptions !== undefined && { eventSubscriptions: raw.eventSubscriptions as unknown[] }),
+    ...(Object.keys(network).length > 0 && { network }),
   };
 }
 

@@ -30,6 +30,7 @@ export type KvInnerCode =
   | 'ForbiddenByRbac'
   | 'ForbiddenByPolicy'
   | 'ForbiddenByFirewall'
+  | 'ForbiddenByConnection'
   | 'PurgeProtectionEnabled';
 
 export class KvError extends Error {
@@ -160,6 +161,26 @@ export const errors = {
       `The user, group or application '${denial.caller}' does not have secrets ${denial.permission} permission on key vault ` +
         `'${denial.vault};location=${denial.region}'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`,
       { inner: 'ForbiddenByPolicy' },
+    ),
+  // observed (hashicorp/terraform-provider-azurerm#20742, spec §5): the vault firewall's denial,
+  // CRLF-separated, without a trailing line break
+  forbiddenByFirewall: (denial: { address: string; caller: string; vault: string; region: string }) =>
+    new KvError(
+      'Forbidden',
+      'Client address is not authorized and caller is not a trusted service.\r\n' +
+        `Client address: ${denial.address}\r\n` +
+        `Caller: ${denial.caller}\r\n` +
+        `Vault: ${denial.vault};location=${denial.region}`,
+      { inner: 'ForbiddenByFirewall' },
+    ),
+  // observed (spec §5; AKS docs, Container Apps logs): public network access disabled
+  forbiddenByConnection: (denial: { caller: string; vault: string; region: string }) =>
+    new KvError(
+      'Forbidden',
+      'Public network access is disabled and request is not from a trusted service nor via an approved private link.\r\n' +
+        `Caller: ${denial.caller}\r\n` +
+        `Vault: ${denial.vault};location=${denial.region}`,
+      { inner: 'ForbiddenByConnection' },
     ),
   purgeProtectionPermanent: () =>
     new KvError('BadParameter', 'Purge protection cannot be disabled once it has been enabled on a vault.'),

@@ -12,6 +12,7 @@ import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from '.
 import { ConfigError, configFromEnv, DEFAULTS, parsePort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { fingerprint } from './data-dir.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
+import type { OpenPrivateEndpoint } from './network/listeners.js';
 
 const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets) emulator
 
@@ -97,11 +98,19 @@ async function start(args: string[]): Promise<number> {
     }
     throw error;
   }
-  await emulator.app.listen({ port: config.port, host: config.host });
+  try {
+    await emulator.app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // A private endpoint that cannot listen is a configuration problem: one line, no stack.
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    await emulator.app.close().catch(() => undefined);
+    return 2;
+  }
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = `https://localhost:${port}`;
-  process.stdout.write(banner(emulator.facts(origin), config, origin));
+  process.stdout.write(banner(emulator.facts(origin), config, origin, emulator.privateEndpoints()));
 
   let closing = false;
   const stop = async (signal: string) => {
@@ -118,7 +127,7 @@ async function start(args: string[]): Promise<number> {
   return -1;
 }
 
-function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): string {
+function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string, privateEndpoints: OpenPrivateEndpoint[]): string {
   const caPath = facts.caFile ?? '(in memory: run `kv-emulator env` to write it to a file)';
   const listen = config.host === 'localhost' ? origin : `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(origin).port}`;
   return [
@@ -131,6 +140,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
+    ...privateEndpoints.map((e) => `  Private endpoint  ${e.name} for vault ${e.vault} on ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.boundPort}`),
     '',
     '  Use it from a shell:   eval "$(npx kv-emulator env)"',
     `  Trust the CA in Node:  export NODE_EXTRA_CA_CERTS=${facts.caFile ?? '<ca.pem>'}`,

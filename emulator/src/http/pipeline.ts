@@ -5,8 +5,9 @@
 //      and permission, read once).
 //   2. data plane only: the bearer-token check, before body parsing, so the SDK's body-less challenge
 //      probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check;
-//   3. then the data-plane steps, in order (http/authorization.ts: 403 before any 400 or 404, spec §5.2;
-//      http/faults.ts: injected faults);
+//   3. then the data-plane steps, in order (http/network-rules.ts: the vault's firewall, public network
+//      access and private endpoints, 403 ForbiddenByFirewall / ForbiddenByConnection; http/authorization.ts:
+//      403 RBAC / access policy before any 400 or 404, spec §5.2; http/faults.ts: injected faults);
 //   4. the route handler: parse, call the domain, present.
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
@@ -16,7 +17,9 @@ import type { TokenClaims, TokenService } from '../identity/tokens.js';
 import { unauthorized } from '../identity/tokens.js';
 import type { Vault } from '../vault/model.js';
 import type { VaultService } from '../vault/vaults.js';
+import { networkInfo } from '../network/evaluate.js';
 import { checkApiVersion } from './api-version.js';
+import { clientAddressOf, connectionTagOf } from './connections.js';
 import { originOf } from './ids.js';
 
 /** What a data-plane route needs the caller to be allowed to do. */
@@ -101,16 +104,15 @@ export function surfaceOf(request: FastifyRequest): Surface {
   return request.kv?.surface ?? request.routeOptions.config?.surface ?? 'data';
 }
 
-/** x-ms-keyvault-network-info names the caller's address; computed once per connection. */
-const networkInfo = new WeakMap<object, string>();
+/** x-ms-keyvault-network-info names the caller's address (network/evaluate.ts); computed once per connection. */
+const networkInfoBySocket = new WeakMap<object, string>();
 
 function networkInfoOf(request: FastifyRequest): string {
   const socket = request.raw.socket;
-  let info = networkInfo.get(socket);
+  let info = networkInfoBySocket.get(socket);
   if (info === undefined) {
-    const ip = request.ip;
-    info = `conn_type=${ip.includes(':') ? 'Ipv6' : 'Ipv4'};addr=${ip};act_addr_fam=InterNetwork;`;
-    networkInfo.set(socket, info);
+    info = networkInfo(clientAddressOf(socket), { privateLink: connectionTagOf(socket)?.via === 'private-endpoint' });
+    networkInfoBySocket.set(socket, info);
   }
   return info;
 }

@@ -159,6 +159,13 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX event_timers_due ON event_timers (due) WHERE fired = 0;
   `,
+  // 6: each vault's network settings (network/settings.ts), as the ARM resource names them; NULL is the
+  // default of a new vault (public access enabled, no firewall, no private endpoint connections).
+  `
+  ALTER TABLE vaults ADD COLUMN public_network_access TEXT;
+  ALTER TABLE vaults ADD COLUMN network_acls TEXT;
+  ALTER TABLE vaults ADD COLUMN private_endpoint_connections TEXT;
+  `,
 ];
 
 /**

@@ -1,6 +1,6 @@
 // SQLite implementation of the secrets and vaults ports. Lists use keyset paging on indexed keys
 // (never OFFSET), so a page costs the same at 100 secrets and at 100,000.
-import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultSettings } from '../vault/model.js';
+import { DEFAULT_VAULT_SETTINGS, type Page, type Secret, type SecretHead, type SecretSnapshot, type SecretVersion, type Vault, type VaultSettings } from '../vault/model.js';
 import type { ListOptions, SecretRepository, VaultRepository } from '../vault/ports.js';
 import { CommitGroup } from './commit-group.js';
 import type { SqliteDatabase } from './database.js';
@@ -266,9 +266,13 @@ export class SqliteVaultRepository implements VaultRepository {
   constructor(db: SqliteDatabase) {
     this.stmt = {
       find: db.prepare('SELECT * FROM vaults WHERE name = ?'),
-      insert: db.prepare(`INSERT INTO vaults (name, retention_days, purge_protection, permission_model, created_at)
-        VALUES (@name, @retentionDays, @purgeProtection, @permissionModel, @createdAt)`),
-      update: db.prepare('UPDATE vaults SET retention_days = @retentionDays, purge_protection = @purgeProtection, permission_model = @permissionModel WHERE name = @name'),
+      insert: db.prepare(`INSERT INTO vaults (name, retention_days, purge_protection, permission_model, created_at,
+          public_network_access, network_acls, private_endpoint_connections)
+        VALUES (@name, @retentionDays, @purgeProtection, @permissionModel, @createdAt,
+          @publicNetworkAccess, @networkAcls, @privateEndpointConnections)`),
+      update: db.prepare(`UPDATE vaults SET retention_days = @retentionDays, purge_protection = @purgeProtection, permission_model = @permissionModel,
+          public_network_access = @publicNetworkAccess, network_acls = @networkAcls, private_endpoint_connections = @privateEndpointConnections
+        WHERE name = @name`),
       list: db.prepare('SELECT * FROM vaults ORDER BY name'),
       remove: db.prepare('DELETE FROM vaults WHERE name = ?'),
     };
@@ -280,11 +284,11 @@ export class SqliteVaultRepository implements VaultRepository {
   }
 
   insert(vault: Vault): void {
-    this.stmt.insert.run({ ...vault, purgeProtection: vault.purgeProtection ? 1 : 0 });
+    this.stmt.insert.run({ name: vault.name, createdAt: vault.createdAt, ...settingsParams(vault) });
   }
 
   update(name: string, settings: VaultSettings): void {
-    this.stmt.update.run({ name, ...settings, purgeProtection: settings.purgeProtection ? 1 : 0 });
+    this.stmt.update.run({ name, ...settingsParams(settings) });
   }
 
   list(): Vault[] {
@@ -302,15 +306,40 @@ interface VaultRow {
   purge_protection: number;
   permission_model: string;
   created_at: number;
+  public_network_access: string | null;
+  network_acls: string | null;
+  private_endpoint_connections: string | null;
+}
+
+/** The settings' columns; network settings equal to a new vault's are stored as NULL. */
+function settingsParams(settings: VaultSettings) {
+  const defaults = DEFAULT_VAULT_SETTINGS;
+  const json = (value: unknown, fallback: unknown) => {
+    const text = JSON.stringify(value);
+    return text === JSON.stringify(fallback) ? null : text;
+  };
+  return {
+    retentionDays: settings.retentionDays,
+    purgeProtection: settings.purgeProtection ? 1 : 0,
+    permissionModel: settings.permissionModel,
+    publicNetworkAccess: settings.publicNetworkAccess === defaults.publicNetworkAccess ? null : settings.publicNetworkAccess,
+    networkAcls: json(settings.networkAcls, defaults.networkAcls),
+    privateEndpointConnections: json(settings.privateEndpointConnections, defaults.privateEndpointConnections),
+  };
 }
 
 function toVault(row: VaultRow): Vault {
+  const defaults = DEFAULT_VAULT_SETTINGS;
   return {
     name: row.name,
     retentionDays: row.retention_days,
     purgeProtection: row.purge_protection === 1,
     permissionModel: row.permission_model === 'accessPolicy' ? 'accessPolicy' : 'rbac',
     createdAt: row.created_at,
+    publicNetworkAccess: row.public_network_access === 'Disabled' ? 'Disabled' : 'Enabled',
+    networkAcls: row.network_acls === null ? defaults.networkAcls : (JSON.parse(row.network_acls) as Vault['networkAcls']),
+    privateEndpointConnections:
+      row.private_endpoint_connections === null ? defaults.privateEndpointConnections : (JSON.parse(row.private_endpoint_connections) as Vault['privateEndpointConnections']),
   };
 }
 

@@ -56,6 +56,35 @@ export interface VaultSettings {
   retentionDays: number;
   purgeProtection: boolean;
   permissionModel: PermissionModel;
+  /** Network settings, named and shaped as the ARM resource's properties (network/settings.ts validates them). */
+  publicNetworkAccess: PublicNetworkAccess;
+  networkAcls: NetworkRuleSet;
+  privateEndpointConnections: PrivateEndpointConnectionItem[];
+}
+
+// The network properties of Microsoft.KeyVault/vaults (ARM keyvault.json 2025-05-01: NetworkRuleSet,
+// IPRule, VirtualNetworkRule, PrivateEndpointConnectionItem), in their canonical casing.
+export type PublicNetworkAccess = 'Enabled' | 'Disabled';
+
+export interface NetworkRuleSet {
+  bypass: 'AzureServices' | 'None';
+  defaultAction: 'Allow' | 'Deny';
+  /** CIDR ranges; a single address is kept as /32 (/128), as ARM answers. */
+  ipRules: Array<{ value: string }>;
+  /** Subnet ids, lower-cased as ARM answers. */
+  virtualNetworkRules: Array<{ id: string; ignoreMissingVnetServiceEndpoint?: boolean }>;
+}
+
+export type PrivateEndpointConnectionStatus = 'Pending' | 'Approved' | 'Rejected' | 'Disconnected';
+
+export interface PrivateEndpointConnectionItem {
+  id: string;
+  etag: string;
+  properties: {
+    privateEndpoint: { id: string };
+    privateLinkServiceConnectionState: { status: PrivateEndpointConnectionStatus; description: string; actionsRequired: 'None' };
+    provisioningState: 'Succeeded' | 'Creating' | 'Updating' | 'Deleting' | 'Failed' | 'Disconnected';
+  };
 }
 
 export interface Vault extends VaultSettings {
@@ -68,10 +97,14 @@ export const DEFAULT_VAULT_SETTINGS: VaultSettings = {
   retentionDays: 90,
   purgeProtection: false,
   permissionModel: 'rbac',
+  // As a new vault in Azure: reachable from every network.
+  publicNetworkAccess: 'Enabled',
+  networkAcls: { bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: [] },
+  privateEndpointConnections: [],
 };
 
 /** Recovery level as the real service reports it for a vault's soft-delete settings (spec §3). */
-export function recoveryLevelOf(vault: VaultSettings): DeletionRecoveryLevel {
+export function recoveryLevelOf(vault: Partial<VaultSettings> & Pick<VaultSettings, 'retentionDays' | 'purgeProtection'>): DeletionRecoveryLevel {
   const customized = vault.retentionDays < 90;
   if (vault.purgeProtection) return customized ? 'CustomizedRecoverable' : 'Recoverable';
   return customized ? 'CustomizedRecoverable+Purgeable' : 'Recoverable+Purgeable';

@@ -25,6 +25,11 @@ export class StateService {
       now: () => number;
       /** Runs work in one store transaction. */
       atomically: <T>(work: () => T) => T;
+      /**
+       * Validates the settings an export carries beyond the ones this module checks (network settings),
+       * throwing on the first bad field (`path` is the vault's, as `vaults[0].`); returns them canonical.
+       */
+      parseSettings?: (vault: Record<string, unknown>, path: string) => Partial<VaultSettings>;
     },
   ) {}
 
@@ -39,6 +44,9 @@ export class StateService {
         retentionDays: vault.retentionDays,
         purgeProtection: vault.purgeProtection,
         permissionModel: vault.permissionModel,
+        publicNetworkAccess: vault.publicNetworkAccess,
+        networkAcls: vault.networkAcls,
+        privateEndpointConnections: vault.privateEndpointConnections,
         secrets: secrets.exportVault(vault),
       })),
     };
@@ -47,12 +55,14 @@ export class StateService {
   /** Replaces every vault and secret with the exported state. */
   importState(state: unknown): { vaults: number; secrets: number } {
     const parsed = parseState(state);
+    const extra = parsed.vaults.map((vault, i) => this.options.parseSettings?.(vault as unknown as Record<string, unknown>, `vaults[${i}].`) ?? {});
     try {
       return this.options.atomically(() => {
         this.reset();
         let count = 0;
-        for (const exported of parsed.vaults) {
+        for (const [i, exported] of parsed.vaults.entries()) {
           const vault = this.options.vaults.create(exported.name, {
+            ...extra[i],
             retentionDays: exported.retentionDays,
             purgeProtection: exported.purgeProtection,
             permissionModel: exported.permissionModel,

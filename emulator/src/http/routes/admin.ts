@@ -9,6 +9,7 @@ import type { Vault, VaultSettings } from '../../vault/model.js';
 import type { SecretService } from '../../vault/secrets.js';
 import type { StateService } from '../../vault/state.js';
 import type { VaultService } from '../../vault/vaults.js';
+import { parseNetworkSettings, presentNetworkSettings, type ArmLocation } from '../../network/settings.js';
 import { isLoopbackAddress } from '../connections.js';
 import { surfaceOf } from '../pipeline.js';
 
@@ -27,6 +28,8 @@ export interface AdminOptions {
   reseed: () => void;
   /** Runs after every move of the clock, with the purge: the time-based events it makes due. */
   afterClockMove?: () => void;
+  /** Where vaults live in ARM ids (private endpoint connection ids). */
+  location: ArmLocation;
 }
 
 const admin = { config: { surface: 'admin' as const } };
@@ -64,15 +67,22 @@ function presentVault(vault: Vault) {
     purgeProtection: vault.purgeProtection,
     permissionModel: vault.permissionModel,
     createdAt: new Date(vault.createdAt).toISOString(),
+    ...presentNetworkSettings(vault),
   };
 }
 
-function vaultSettings(b: Body): Partial<VaultSettings> {
+/** Problems with a field of a vault body name the field (`networkAcls.ipRules[3].value must be ...`). */
+const badField = (path: string, problem: string): never => {
+  throw errors.badParameter(`${path} ${problem}`);
+};
+
+/** The settings a vault body sets; network settings are merged into `current` (a PATCH). */
+function vaultSettings(b: Body, vault: string, location: ArmLocation, current?: VaultSettings): Partial<VaultSettings> {
   const settings: Partial<VaultSettings> = {};
   if (b.softDeleteRetentionInDays !== undefined) settings.retentionDays = b.softDeleteRetentionInDays as number;
   if (b.purgeProtection !== undefined) settings.purgeProtection = b.purgeProtection as boolean;
   if (b.permissionModel !== undefined) settings.permissionModel = b.permissionModel as VaultSettings['permissionModel'];
-  return settings;
+  return { ...settings, ...parseNetworkSettings(b, { fail: badField, vault: vault.toLowerCase(), location, ...(current && { current }) }) };
 }
 
 function time(value: unknown, field: string): number {
@@ -137,7 +147,7 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
   app.post('/_emulator/vaults', admin, async (request, reply) => {
     const b = body(request);
     if (typeof b.name !== 'string') throw errors.badParameter('name is required.');
-    return json(reply, 201, presentVault(vaults.create(b.name, vaultSettings(b))));
+    return json(reply, 201, presentVault(vaults.create(b.name, vaultSettings(b, b.name, options.location))));
   });
 
   app.get<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {
@@ -146,9 +156,11 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     return json(reply, 200, presentVault(vault));
   });
 
-  app.patch<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) =>
-    json(reply, 200, presentVault(vaults.update(request.params.name, vaultSettings(body(request))))),
-  );
+  app.patch<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {
+    const current = vaults.find(request.params.name);
+    if (!current) throw errors.vaultNotFound(request.params.name.toLowerCase());
+    return json(reply, 200, presentVault(vaults.update(current.name, vaultSettings(body(request), current.name, options.location, current))));
+  });
 
   app.delete<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {
     const vault = vaults.find(request.params.name);
