@@ -152,3 +152,17 @@ describe('answers of list pages', () => {
     await turn();
   });
 });
+
+describe('the page prepared after the turn', () => {
+  it('is given up quietly when the store closed meanwhile (no uncaught error after the app closes)', async () => {
+    let closed = false;
+    const pages = new PageAnswers(() => {
+      if (closed) throw new TypeError('The database connection is not open');
+      return changes;
+    });
+    pages.answer(at, { maxresults: '25' }, read);
+    closed = true;
+    await turn();
+    expect(reads).toEqual([undefined]);
+  });
+});
