@@ -13,8 +13,10 @@ import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
-import { faultStep } from './http/faults.js';
+import { BrokenConnections, faultStep } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
+import { realismStep } from './http/realism.js';
+import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
@@ -26,6 +28,8 @@ import { parseIdentities, type Fail } from './identity/config.js';
 import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
+import { Realism } from './realism/realism.js';
+import { applyRealismPatch, PRESETS, presetOf, type RealismSettings } from './realism/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
@@ -103,6 +107,8 @@ export interface Emulator {
   tokens: TokenService;
   directory: Directory;
   access: AccessControl;
+  /** Eventual consistency, request limits and latency (docs/realistic-mode.md). */
+  realism: Realism;
   db: SqliteDatabase;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
@@ -137,6 +143,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       ...(config.tls && { tls: { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } }),
     }));
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
+  const realismSettings = parseRealismConfig(config);
+  const realism = new Realism({ clock, settings: realismSettings });
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
   const storage = openStorage({
@@ -156,6 +164,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     clock,
     sealer: new JweBackupSealer(material.backupKey),
     region: config.region,
+    propagation: realism.consistency,
   });
   const state = new StateService({ vaults, secrets, now: () => clock.now(), atomically: (work) => secretRepo.transaction(work) });
   const tokens = new TokenService({
@@ -180,6 +189,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const reseed = () => {
     applySeeds(config, vaults, secrets);
     armFaults(config, faults);
+    realism.apply(realismSettings);
   };
   reseed();
 
@@ -219,7 +229,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     serviceVersion: SERVICE_VERSION,
     steps: [
       authorizationStep({ access, region: config.region, location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP } }),
-      faultStep(faults),
+      realismStep(realism),
+      faultStep(faults, new BrokenConnections(app)),
     ],
   });
 
@@ -243,6 +254,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
+  realismRoutes(app, realism);
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
@@ -275,7 +287,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     await storage.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, realism, db, facts };
 }
 
 /**
@@ -308,6 +320,22 @@ function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string
   if (tenant !== undefined) fail('tenant', "is not a setting; the tenant is set with 'tenantId'.");
   const principals = parseIdentities(identities, { defaultClientSecret, fail });
   return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
+}
+
+/**
+ * The realism settings to start with: the preset (`--realistic`, else the section's `preset`, else off),
+ * refined by the config file's `realism` section. Problems are ConfigErrors naming the field.
+ */
+function parseRealismConfig(config: EmulatorConfig): RealismSettings {
+  const fail = (path: string, problem: string): never => {
+    throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+  };
+  const section = config.extensions.realism;
+  if (section === undefined) return PRESETS[config.realistic ? 'realistic' : 'off'];
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) fail('realism', 'must be an object.');
+  const { preset, ...parts } = section as Record<string, unknown>;
+  const start = config.realistic ? 'realistic' : (presetOf(preset, 'realism.preset', fail) ?? 'off');
+  return applyRealismPatch(PRESETS[start], parts, fail);
 }
 
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */

@@ -27,6 +27,8 @@ Options for start:
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
   --config F         JSON config file (vaults, seeded secrets, settings; see README)
   --strict-vaults    refuse vault names not created by config or the admin API
+  --realistic        behave like the real service around its API: eventual consistency after deletes,
+                     recovers and purges, and its request limits (docs/realistic-mode.md)
   --log-level L      fatal|error|warn|info|debug|trace|silent (default warn)
 
 Options for env:
@@ -65,6 +67,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
       'in-memory': { type: 'boolean' },
       config: { type: 'string' },
       'strict-vaults': { type: 'boolean' },
+      realistic: { type: 'boolean' },
       'log-level': { type: 'string' },
     },
   });
@@ -79,6 +82,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
     ...(values['data-dir'] !== undefined && { dataDir: resolve(values['data-dir']) }),
     ...(values['in-memory'] && { inMemory: true }),
     ...(values['strict-vaults'] && { strictVaults: true }),
+    ...(values.realistic && { realistic: true }),
     ...(values['log-level'] !== undefined && { logLevel: values['log-level'] as EmulatorConfig['logLevel'] }),
   };
   return resolveConfig({ logLevel: 'warn' }, fromFile, configFromEnv(), fromFlags);
@@ -101,7 +105,7 @@ async function start(args: string[]): Promise<number> {
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = `https://localhost:${port}`;
-  process.stdout.write(banner(emulator.facts(origin), config, origin));
+  process.stdout.write(banner(emulator.facts(origin), config, origin, emulator.realism.describe()));
 
   let closing = false;
   const stop = async (signal: string) => {
@@ -118,7 +122,7 @@ async function start(args: string[]): Promise<number> {
   return -1;
 }
 
-function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): string {
+function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string, realism: string | undefined): string {
   const caPath = facts.caFile ?? '(in memory: run `kv-emulator env` to write it to a file)';
   const listen = config.host === 'localhost' ? origin : `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(origin).port}`;
   return [
@@ -130,6 +134,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
+    ...(realism ? [`  Realism           ${realism}  (${origin}/_emulator/realism)`] : []),
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     '',
     '  Use it from a shell:   eval "$(npx kv-emulator env)"',
