@@ -189,7 +189,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const reseed = () => {
     applySeeds(config, vaults, secrets);
     armFaults(config, faults);
-    realism.apply(realismSettings);
+    realism.reset(realismSettings);
   };
   reseed();
 

@@ -36,21 +36,35 @@ export class Realism {
     this.consistency = new ConsistencyWindows(options.clock);
     this.limits = new ServiceLimits(options.clock);
     this.latency = new LatencyModel(options.random);
-    this.apply(options.settings ?? PRESETS.off);
+    this.reset(options.settings ?? PRESETS.off);
   }
 
   settings(): RealismSettings {
     return structuredClone(this.current);
   }
 
-  /** Puts settings in force; windows and counts start afresh. */
+  /**
+   * Puts settings in force. A part whose settings change starts afresh (its open windows or its counts
+   * are dropped); the others keep theirs.
+   */
   apply(settings: RealismSettings): void {
+    const before = this.current;
     this.current = structuredClone(settings);
+    if (!same(before.consistency, settings.consistency)) this.consistency.configure(settings.consistency);
+    // Whether Retry-After is sent changes no count.
+    if (before.limits.enabled !== settings.limits.enabled || before.limits.scale !== settings.limits.scale) this.limits.configure(settings.limits);
+    if (!same(before.latency, settings.latency)) this.latency.configure(settings.latency);
+    this.onRequests = this.limits.enabled || this.latency.active;
+  }
+
+  /** Settings in force with every part afresh, and the counts of what was done back to 0 (admin reset). */
+  reset(settings: RealismSettings): void {
+    this.counters = { throttled: 0, delayed: 0, delayedMs: 0 };
     this.consistency.configure(settings.consistency);
     this.limits.configure(settings.limits);
     this.latency.configure(settings.latency);
+    this.current = structuredClone(settings);
     this.onRequests = this.limits.enabled || this.latency.active;
-    this.counters = { throttled: 0, delayed: 0, delayedMs: 0 };
   }
 
   /** Validates a patch (settings/applyRealismPatch) and puts the result in force. */
@@ -95,6 +109,10 @@ export class Realism {
   stats(): RealismStats & { openWindows: number } {
     return { ...this.counters, openWindows: this.consistency.openCount() };
   }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** "CREATE secret" has a limit of its own; every other transaction shares the other. */
