@@ -3,7 +3,7 @@
 // emulator clock is frozen and moved; nothing sleeps.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { ConfigError, resolveConfig } from '../src/config.js';
+import { ConfigError, configFromEnv, resolveConfig } from '../src/config.js';
 import { sharedMaterial, testEmulator, type TestEmulator } from './support/harness.js';
 
 let emu: TestEmulator;
@@ -266,6 +266,13 @@ describe('configuration', () => {
     } finally {
       await fromSection.app.close();
     }
+  });
+
+  it('KV_EMULATOR_REALISTIC turns the preset on, as --realistic does', () => {
+    expect(configFromEnv({ KV_EMULATOR_REALISTIC: 'true' }).realistic).toBe(true);
+    expect(configFromEnv({ KV_EMULATOR_REALISTIC: '0' }).realistic).toBe(false);
+    expect(resolveConfig({}).realistic).toBe(false);
+    expect(() => configFromEnv({ KV_EMULATOR_REALISTIC: 'maybe' })).toThrow("KV_EMULATOR_REALISTIC must be true or false, got 'maybe'.");
   });
 
   it('refuses an invalid section at start, naming the field', async () => {
