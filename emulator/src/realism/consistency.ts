@@ -72,7 +72,9 @@ export class ConsistencyWindows implements Propagation {
   }
 
   anySettling(vault: string): boolean {
-    return this.open.size > 0 && this.perVault.has(vault);
+    if (this.open.size === 0) return false;
+    this.prune(this.now());
+    return this.perVault.has(vault);
   }
 
   generation(): number {
