@@ -18,11 +18,13 @@ import { errors } from './errors.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
-import { faultStep } from './http/faults.js';
 import { networkRulesStep } from './http/network-rules.js';
 import { handToServer } from './http/connections.js';
 import { adminNetworkRoutes } from './http/routes/admin-network.js';
+import { BrokenConnections, faultStep } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
+import { realismStep } from './http/realism.js';
+import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { adminEventRoutes } from './http/routes/admin-events.js';
@@ -39,6 +41,8 @@ import { parseNetworkConfig, type NetworkConfig } from './network/config.js';
 import { NetworkRules } from './network/evaluate.js';
 import { openPrivateEndpoints, PrivateEndpointBindError, type OpenPrivateEndpoint, type PrivateEndpointListeners } from './network/listeners.js';
 import { approvedConnection, parseNetworkSettings, privateEndpointNameOf, type ArmLocation } from './network/settings.js';
+import { Realism } from './realism/realism.js';
+import { applyRealismPatch, PRESETS, presetOf, type RealismSettings } from './realism/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteEventRepository } from './store/event-repository.js';
@@ -119,6 +123,8 @@ export interface Emulator {
   access: AccessControl;
   /** Event Grid events: subscriptions, what changes publish, the clock sweep's time-based events. */
   events: EventService;
+  /** Eventual consistency, request limits and latency (docs/realistic-mode.md). */
+  realism: Realism;
   db: SqliteDatabase;
   /** The private endpoints' listeners, with the addresses they are bound to (empty until the app is ready). */
   privateEndpoints(): OpenPrivateEndpoint[];
@@ -158,6 +164,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const eventsConfig = parseEvents(config);
   const networkConfig = parseNetworkSection(config);
   const location: ArmLocation = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
+  const realismSettings = parseRealismConfig(config);
+  const realism = new Realism({ clock, settings: realismSettings });
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
   const storage = openStorage({
@@ -200,6 +208,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     sealer: new JweBackupSealer(material.backupKey),
     region: config.region,
     events,
+    propagation: realism.consistency,
   });
   const state = new StateService({
     vaults,
@@ -243,6 +252,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     applySeeds(config, vaults, secrets, clock.now());
     linkPrivateEndpoints(networkConfig, vaults, location);
     armFaults(config, faults);
+    realism.reset(realismSettings);
   };
   reseed();
 
@@ -283,7 +293,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     steps: [
       networkRulesStep({ rules: new NetworkRules(networkConfig), region: config.region }),
       authorizationStep({ access, region: config.region, location }),
-      faultStep(faults),
+      realismStep(realism),
+      faultStep(faults, new BrokenConnections(app)),
     ],
   });
 
@@ -307,6 +318,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
+  realismRoutes(app, realism);
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
@@ -374,7 +386,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
 
   const privateEndpoints = () => listeners?.endpoints ?? [];
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, events, db, privateEndpoints, facts };
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, events, realism, db, privateEndpoints, facts };
 }
 
 /**
@@ -442,6 +454,22 @@ function linkPrivateEndpoints(network: NetworkConfig, vaults: VaultService, loca
     if (vault.privateEndpointConnections.some((c) => privateEndpointNameOf(c.properties.privateEndpoint.id) === name)) continue;
     vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approvedConnection(location, vault.name, endpoint.name)] });
   }
+}
+
+/**
+ * The realism settings to start with: the preset (`--realistic`, else the section's `preset`, else off),
+ * refined by the config file's `realism` section. Problems are ConfigErrors naming the field.
+ */
+function parseRealismConfig(config: EmulatorConfig): RealismSettings {
+  const fail = (path: string, problem: string): never => {
+    throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
+  };
+  const section = config.extensions.realism;
+  if (section === undefined) return PRESETS[config.realistic ? 'realistic' : 'off'];
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) fail('realism', 'must be an object.');
+  const { preset, ...parts } = section as Record<string, unknown>;
+  const start = config.realistic ? 'realistic' : (presetOf(preset, 'realism.preset', fail) ?? 'off');
+  return applyRealismPatch(PRESETS[start], parts, fail);
 }
 
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */

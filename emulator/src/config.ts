@@ -55,6 +55,8 @@ export interface EmulatorConfig {
   durability: 'full' | 'normal';
   /** Seconds between sweeps that purge soft-deleted secrets past their purge date. */
   purgeSweepSeconds: number;
+  /** `--realistic`: start from realism's preset (docs/realistic-mode.md); the config file's `realism` section refines it. */
+  realistic: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   vaults: VaultConfig[];
   /** Sections owned by other modules (identities, role assignments...), validated by them. */
@@ -77,6 +79,7 @@ export const DEFAULTS: EmulatorConfig = {
   serverNames: [],
   durability: 'full',
   purgeSweepSeconds: 60,
+  realistic: false,
   logLevel: 'info',
   vaults: [],
   extensions: {},
@@ -113,7 +116,7 @@ const KNOWN_KEYS = new Set([
   'vaults',
 ]);
 /** Top-level sections other modules validate. */
-export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events', 'privateEndpoints', 'subnets', 'trustedServices']);
+export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events', 'privateEndpoints', 'subnets', 'trustedServices', 'realism']);
 
 function fail(path: string, problem: string): never {
   throw new ConfigError(`Invalid configuration: '${path}' ${problem}`);
@@ -309,6 +312,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Emu
   if (inMemory !== undefined) result.inMemory = inMemory;
   const strict = flag('KV_EMULATOR_STRICT_VAULTS');
   if (strict !== undefined) result.strictVaults = strict;
+  const realistic = flag('KV_EMULATOR_REALISTIC');
+  if (realistic !== undefined) result.realistic = realistic;
   if (env.KV_EMULATOR_BACKUP_KEY) result.backupKey = env.KV_EMULATOR_BACKUP_KEY;
   if (env.KV_EMULATOR_ADMIN_KEY) result.adminKey = env.KV_EMULATOR_ADMIN_KEY;
   if (env.KV_EMULATOR_LOG_LEVEL) result.logLevel = env.KV_EMULATOR_LOG_LEVEL as EmulatorConfig['logLevel'];

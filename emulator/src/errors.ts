@@ -26,6 +26,7 @@ export type KvInnerCode =
   | 'SecretDisabled'
   | 'ObjectIsDeletedButRecoverable'
   | 'ObjectIsBeingDeleted'
+  | 'ObjectIsBeingRecovered'
   | 'SecretManagedByKeyVault'
   | 'ForbiddenByRbac'
   | 'ForbiddenByPolicy'
@@ -69,6 +70,21 @@ export const errors = {
         'in this state, the secret can only be recovered or purged.',
       { inner: 'ObjectIsDeletedButRecoverable' },
     ),
+  // observed (terraform-provider-azurerm#10454; the keys' form in a JS SDK recording): a purge while the
+  // delete is still in progress
+  beingDeleted: () => new KvError('Conflict', 'Secret is currently being deleted.', { inner: 'ObjectIsBeingDeleted' }),
+  // observed (azure-sdk-for-net#34322, azure-sdk-for-python#19263): a set while the name is still being
+  // deleted or purged
+  beingDeletedNotRecreatable: (name: string) =>
+    new KvError('Conflict', `Secret ${name} is currently being deleted and cannot be re-created; retry later.`, { inner: 'ObjectIsBeingDeleted' }),
+  // observed (azure-sdk-for-net#31581, terraform-provider-azurerm#12285): a set right after a recover
+  beingRecovered: (name: string) =>
+    new KvError('Conflict', `Secret ${name} is currently being recovered and cannot be re-created; retry later.`, { inner: 'ObjectIsBeingRecovered' }),
+  // observed (vcsjones/AzureSignTool#219, whose capture carries no Retry-After header): the service's 429
+  throttled: (retryAfterSeconds?: number) =>
+    new KvError('Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', {
+      headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) },
+    }),
   // observed (restore of a name that is in use)
   restoreConflict: (secretId: string) =>
     new KvError(

@@ -28,6 +28,8 @@ Options for start:
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
   --config F         JSON config file (vaults, seeded secrets, settings; see README)
   --strict-vaults    refuse vault names not created by config or the admin API
+  --realistic        behave like the real service around its API: eventual consistency after deletes,
+                     recovers and purges, and its request limits (docs/realistic-mode.md)
   --log-level L      fatal|error|warn|info|debug|trace|silent (default warn)
 
 Options for env:
@@ -66,6 +68,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
       'in-memory': { type: 'boolean' },
       config: { type: 'string' },
       'strict-vaults': { type: 'boolean' },
+      realistic: { type: 'boolean' },
       'log-level': { type: 'string' },
     },
   });
@@ -80,6 +83,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
     ...(values['data-dir'] !== undefined && { dataDir: resolve(values['data-dir']) }),
     ...(values['in-memory'] && { inMemory: true }),
     ...(values['strict-vaults'] && { strictVaults: true }),
+    ...(values.realistic && { realistic: true }),
     ...(values['log-level'] !== undefined && { logLevel: values['log-level'] as EmulatorConfig['logLevel'] }),
   };
   return resolveConfig({ logLevel: 'warn' }, fromFile, configFromEnv(), fromFlags);
@@ -110,7 +114,7 @@ async function start(args: string[]): Promise<number> {
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = `https://localhost:${port}`;
-  process.stdout.write(banner(emulator.facts(origin), config, origin, emulator.privateEndpoints()));
+  process.stdout.write(banner(emulator.facts(origin), config, origin, { privateEndpoints: emulator.privateEndpoints(), realism: emulator.realism.describe() }));
 
   let closing = false;
   const stop = async (signal: string) => {
@@ -127,7 +131,12 @@ async function start(args: string[]): Promise<number> {
   return -1;
 }
 
-function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string, privateEndpoints: OpenPrivateEndpoint[]): string {
+function banner(
+  facts: EmulatorFacts,
+  config: EmulatorConfig,
+  origin: string,
+  { privateEndpoints, realism }: { privateEndpoints: OpenPrivateEndpoint[]; realism: string | undefined },
+): string {
   const caPath = facts.caFile ?? '(in memory: run `kv-emulator env` to write it to a file)';
   const listen = config.host === 'localhost' ? origin : `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(origin).port}`;
   return [
@@ -139,6 +148,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string, pr
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
+    ...(realism ? [`  Realism           ${realism}  (${origin}/_emulator/realism)`] : []),
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     ...privateEndpoints.map((e) => `  Private endpoint  ${e.name} for vault ${e.vault} on ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.boundPort}`),
     '',

@@ -1,10 +1,19 @@
 // Fault injection: make the next matching data-plane requests fail the way Key Vault fails under load
-// or during an incident (429 Throttled with the real message, 503, 500), or answer late, so clients'
-// retry and error handling can be tested on demand. Rules are armed through the admin API or the config
-// file and count down as they fire.
+// or during an incident (429 Throttled with the real message, 503, 500), or answer late, or break the
+// connection as a network does (reset it, cut it after the answer's headers, or hold the answer until the
+// client gives up), so clients' retry and timeout handling can be tested on demand. Rules are armed
+// through the admin API or the config file and count down as they fire.
 import { errors, KvError } from '../errors.js';
 
-export type FaultKind = 'throttled' | 'serviceUnavailable' | 'internalError';
+export type FaultKind = 'throttled' | 'serviceUnavailable' | 'internalError' | ConnectionFault;
+
+/**
+ * Broken connections (http/faults.ts): `reset` resets the TCP connection before the operation runs;
+ * `stall` holds the request, unanswered and not run, until the client gives up (or `stallMs` passes, when
+ * the emulator resets it); `closeAfterHeaders` runs the operation, sends the status line and headers of its
+ * answer, and cuts the connection before the body: the change is made, the client never learns it.
+ */
+export type ConnectionFault = 'reset' | 'closeAfterHeaders' | 'stall';
 
 export interface FaultMatch {
   /** HTTP method, e.g. GET. */
@@ -27,6 +36,8 @@ export interface FaultRule {
   retryAfterSeconds?: number;
   /** Milliseconds to wait before answering (with or without a fault). */
   delayMs?: number;
+  /** `stall` only: how long to hold the request before resetting the connection (default 120,000). */
+  stallMs?: number;
   /** How many requests it has affected. */
   fired: number;
 }
@@ -40,10 +51,15 @@ export interface RequestFacts {
 
 export interface FaultOutcome {
   error?: KvError;
+  connection?: ConnectionFault;
+  /** With `stall`: how long to hold the connection. */
+  stallMs?: number;
   delayMs: number;
 }
 
-const KINDS: FaultKind[] = ['throttled', 'serviceUnavailable', 'internalError'];
+const CONNECTION_FAULTS: ConnectionFault[] = ['reset', 'closeAfterHeaders', 'stall'];
+const KINDS: FaultKind[] = ['throttled', 'serviceUnavailable', 'internalError', ...CONNECTION_FAULTS];
+const DEFAULT_STALL_MS = 120_000;
 const OPERATIONS = ['get', 'list', 'set', 'update', 'delete', 'backup', 'restore', 'recover', 'purge', 'getDeleted'];
 
 export class FaultInjector {
@@ -77,7 +93,11 @@ export class FaultInjector {
     const times = count(raw.times, 'times', 1, 1_000_000);
     const retryAfterSeconds = count(raw.retryAfterSeconds, 'retryAfterSeconds', 0, 3600);
     const delayMs = count(raw.delayMs, 'delayMs', 0, 120_000);
+    const stallMs = count(raw.stallMs, 'stallMs', 1, 600_000);
     if (fault === undefined && delayMs === undefined) throw errors.badParameter('A fault rule needs a fault, a delayMs, or both.');
+    const connection = CONNECTION_FAULTS.includes(fault as ConnectionFault);
+    if (connection && retryAfterSeconds !== undefined) throw errors.badParameter(`retryAfterSeconds applies to answers, not to a '${fault as string}' fault.`);
+    if (stallMs !== undefined && fault !== 'stall') throw errors.badParameter("stallMs applies to 'stall' faults only.");
     const method = text(match.method, 'match.method');
     const vault = text(match.vault, 'match.vault');
     const secret = text(match.secret, 'match.secret');
@@ -93,6 +113,7 @@ export class FaultInjector {
       ...(times !== undefined && { times }),
       ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
       ...(delayMs !== undefined && { delayMs }),
+      ...(fault === 'stall' && { stallMs: stallMs ?? DEFAULT_STALL_MS }),
       fired: 0,
     };
     this.rules.push(rule);
@@ -120,7 +141,12 @@ export class FaultInjector {
     if (!rule) return undefined;
     rule.fired += 1;
     if (rule.times !== undefined && rule.fired >= rule.times) this.remove(rule.id);
-    return { delayMs: rule.delayMs ?? 0, ...(rule.fault && { error: faultError(rule.fault, rule.retryAfterSeconds) }) };
+    const outcome: FaultOutcome = { delayMs: rule.delayMs ?? 0 };
+    if (rule.fault === 'reset' || rule.fault === 'closeAfterHeaders' || rule.fault === 'stall') {
+      outcome.connection = rule.fault;
+      if (rule.stallMs !== undefined) outcome.stallMs = rule.stallMs;
+    } else if (rule.fault) outcome.error = faultError(rule.fault, rule.retryAfterSeconds);
+    return outcome;
   }
 }
 
@@ -133,12 +159,11 @@ function matches(match: FaultMatch, request: RequestFacts): boolean {
   );
 }
 
-function faultError(kind: FaultKind, retryAfterSeconds: number | undefined): KvError {
+function faultError(kind: Exclude<FaultKind, ConnectionFault>, retryAfterSeconds: number | undefined): KvError {
   const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
   switch (kind) {
     case 'throttled':
-      // Observed: real 429s carry this message and no Retry-After header.
-      return new KvError('Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', { headers });
+      return errors.throttled(retryAfterSeconds);
     case 'serviceUnavailable':
       return new KvError('ServiceUnavailable', 'The service is temporarily unavailable. Please retry the request.', { headers });
     case 'internalError':

@@ -7,7 +7,9 @@
 //      probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check;
 //   3. then the data-plane steps, in order (http/network-rules.ts: the vault's firewall, public network
 //      access and private endpoints, 403 ForbiddenByFirewall / ForbiddenByConnection; http/authorization.ts:
-//      403 RBAC / access policy before any 400 or 404, spec §5.2; http/faults.ts: injected faults);
+//      403 RBAC / access policy before any 400 or 404, spec §5.2;
+//      http/realism.ts: the service's request limits (429) and latency, when realism turns them on;
+//      http/faults.ts: injected faults and broken connections);
 //   4. the route handler: parse, call the domain, present.
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';

@@ -76,3 +76,27 @@ export interface VaultEventSink {
   /** The vault is gone: so are its event subscriptions. */
   vaultRemoved(vault: string): void;
 }
+
+/** A change the real service acknowledges before every reader sees it (spec §6.4: eventually consistent). */
+export type PropagatingChange = 'deleted' | 'recovered' | 'purged';
+
+/** What is still under way for a name: the phase its last change is in until it has propagated. */
+export type Settling = 'deleting' | 'recovering' | 'purging';
+
+/**
+ * Eventual consistency (realism/consistency.ts implements it on the emulator clock): which names are
+ * still settling after a delete, a recover or a purge, so the domain answers as the service does
+ * meanwhile (404 on the reads that would show the change, 409 on writes that conflict with it).
+ */
+export interface Propagation {
+  /** False while every window is 0: the domain then asks nothing else. */
+  readonly active: boolean;
+  /** Records a change the store has just made. */
+  changed(vault: string, name: string, change: PropagatingChange): void;
+  /** The phase a name is in, if its last change is still propagating. */
+  settling(vault: string, name: string): Settling | undefined;
+  /** Whether any name of the vault may be settling (lists filter only then). */
+  anySettling(vault: string): boolean;
+  /** A number that moves whenever a change starts or finishes propagating (answers kept outside the store). */
+  generation(): number;
+}

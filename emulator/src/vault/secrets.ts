@@ -1,11 +1,13 @@
 // The Key Vault secrets domain: versions, attributes, soft-delete, recovery, purge and backup, as the
 // real service behaves (spec/secrets-api.md §2, §5, §6). No HTTP here: operations take plain values
-// and throw KvErrors from the catalog.
+// and throw KvErrors from the catalog. With realism's consistency windows on (the Propagation port), a
+// name whose last delete, recover or purge is still propagating answers as the service does meanwhile
+// (docs/realistic-mode.md); with them off, every change is visible at once.
 import { randomBytes } from 'node:crypto';
 import { errors } from '../errors.js';
 import { seconds } from './clock.js';
 import type { Page, Secret, SecretAttributes, SecretHead, SecretSnapshot, SecretVersion, Vault } from './model.js';
-import type { BackupSealer, Clock, SecretEventSink, SecretRepository } from './ports.js';
+import type { BackupSealer, Clock, Propagation, SecretEventSink, SecretRepository, Settling } from './ports.js';
 import { checkContentType, checkMaxResults, checkName, checkTags, checkValue, isVersionShaped } from './validation.js';
 
 export interface AttributesInput {
@@ -40,17 +42,24 @@ export interface SecretServiceOptions {
   region: string;
   /** Told of new versions and changed attributes, inside their transactions (Event Grid events). */
   events?: SecretEventSink;
+  /** Eventual consistency after deletes, recovers and purges (default: every change visible at once). */
+  propagation?: Propagation;
 }
+
+/** Every change visible at once. */
+const IMMEDIATE: Propagation = { active: false, changed: () => {}, settling: () => undefined, anySettling: () => false, generation: () => 0 };
 
 const DAY = 86_400;
 
 export class SecretService {
   private readonly repo: SecretRepository;
   private readonly clock: Clock;
+  private readonly propagation: Propagation;
 
   constructor(private readonly options: SecretServiceOptions) {
     this.repo = options.secrets;
     this.clock = options.clock;
+    this.propagation = options.propagation ?? IMMEDIATE;
   }
 
   setSecret(vault: Vault, name: string, input: SetSecretInput): Secret {
@@ -59,6 +68,9 @@ export class SecretService {
     checkContentType(input.contentType);
     checkTags(input.tags);
     return this.repo.transaction(() => {
+      const settling = this.settling(vault, name);
+      if (settling === 'deleting' || settling === 'purging') throw errors.beingDeletedNotRecreatable(name);
+      if (settling === 'recovering') throw errors.beingRecovered(name);
       const head = this.liveHead(vault, name);
       if (head?.deleted) throw errors.deletedButRecoverable(name);
       if (head?.managed) throw errors.managedSecret('set');
@@ -85,6 +97,7 @@ export class SecretService {
     checkContentType(input.contentType);
     checkTags(input.tags);
     return this.repo.transaction(() => {
+      if (this.settling(vault, name) === 'deleting') throw errors.beingDeleted();
       const head = this.liveHead(vault, name);
       if (head?.deleted) throw errors.deletedButRecoverable(name);
       const secret = this.findActive(vault, name, version);
@@ -105,7 +118,7 @@ export class SecretService {
   /** Soft-deletes every version; the result is the deleted latest version. */
   deleteSecret(vault: Vault, name: string): Secret {
     checkName(name);
-    return this.repo.transaction(() => {
+    const deleted = this.repo.transaction(() => {
       const secret = this.findActive(vault, name, '');
       if (secret.head.managed) throw errors.managedSecret('delete');
       const deletedDate = this.nowSeconds();
@@ -113,31 +126,40 @@ export class SecretService {
       this.repo.moveToDeleted(vault.name, secret.head.name, deleted);
       return { head: { ...secret.head, deleted }, version: secret.version };
     });
+    this.propagation.changed(vault.name, name, 'deleted');
+    return deleted;
   }
 
   getDeletedSecret(vault: Vault, name: string): Secret {
     checkName(name);
+    // Not listed as deleted until the delete has propagated (the SDK's delete poller waits for this).
+    if (this.settling(vault, name) === 'deleting') throw errors.deletedSecretNotFound(name);
     return this.findDeleted(vault, name);
   }
 
   recoverDeletedSecret(vault: Vault, name: string): Secret {
     checkName(name);
-    return this.repo.transaction(() => {
+    const recovered = this.repo.transaction(() => {
+      if (this.settling(vault, name) === 'deleting') throw errors.beingDeleted();
       // The service words a failed recover like a failed get (recorded traffic), not like GET /deletedsecrets.
       const secret = this.findDeleted(vault, name, errors.secretNotFound);
       this.repo.recover(vault.name, secret.head.name);
       const { deleted: _deleted, ...head } = secret.head;
       return { head, version: secret.version };
     });
+    this.propagation.changed(vault.name, name, 'recovered');
+    return recovered;
   }
 
   purgeDeletedSecret(vault: Vault, name: string): void {
     checkName(name);
     this.repo.transaction(() => {
+      if (this.settling(vault, name) === 'deleting') throw errors.beingDeleted();
       const secret = this.findDeleted(vault, name);
       if (vault.purgeProtection) throw errors.purgeProtected(vault.name, this.options.region);
       this.repo.purge(vault.name, secret.head.name);
     });
+    this.propagation.changed(vault.name, name, 'purged');
   }
 
   /**
@@ -145,15 +167,18 @@ export class SecretService {
    * deleted secrets also depend on the time (purge dates), which this does not count.
    */
   changes(): number {
-    return this.repo.changes();
+    // Both counts only grow, so their sum moves whenever either does.
+    return this.propagation.active ? this.repo.changes() + this.propagation.generation() : this.repo.changes();
   }
 
   listSecrets(vault: Vault, page: PageRequest): Page<Secret> {
-    return this.repo.listSecrets(vault.name, { limit: checkMaxResults(page.maxResults), after: page.after });
+    const listed = this.repo.listSecrets(vault.name, { limit: checkMaxResults(page.maxResults), after: page.after });
+    return this.withoutSettling(vault, listed, 'recovering');
   }
 
   listDeletedSecrets(vault: Vault, page: PageRequest): Page<Secret> {
-    return this.repo.listDeleted(vault.name, this.nowSeconds(), { limit: checkMaxResults(page.maxResults), after: page.after });
+    const listed = this.repo.listDeleted(vault.name, this.nowSeconds(), { limit: checkMaxResults(page.maxResults), after: page.after });
+    return this.withoutSettling(vault, listed, 'deleting');
   }
 
   /** All versions of an active secret; none for a name that does not exist (as the service answers). */
@@ -161,7 +186,7 @@ export class SecretService {
     checkName(name);
     const limit = checkMaxResults(page.maxResults);
     const head = this.liveHead(vault, name);
-    if (!head || head.deleted) return { items: [] };
+    if (!head || head.deleted || this.settling(vault, name) === 'recovering') return { items: [] };
     return this.repo.listVersions(vault.name, head.name, { limit, after: page.after });
   }
 
@@ -183,6 +208,8 @@ export class SecretService {
     const latest = snapshot?.versions.at(-1);
     if (!snapshot || !latest) throw errors.malformedBackup();
     return this.repo.transaction(() => {
+      // A name still being deleted, purged or recovered conflicts as one in use does (recorded: a restore right after a purge).
+      if (this.settling(vault, snapshot.name) !== undefined) throw errors.restoreConflict(idFor(snapshot.name, latest.version));
       const head = this.liveHead(vault, snapshot.name);
       if (head?.deleted) throw errors.deletedButRecoverable(snapshot.name);
       if (head) throw errors.restoreConflict(idFor(snapshot.name, latest.version));
@@ -252,6 +279,18 @@ export class SecretService {
     return seconds(this.clock.now());
   }
 
+  /** The phase the name's last delete, recover or purge is in while it propagates (realism), if any. */
+  private settling(vault: Vault, name: string): Settling | undefined {
+    return this.propagation.active ? this.propagation.settling(vault.name, name) : undefined;
+  }
+
+  /** A page without the names that are still `phase` (the service lists them once the change has propagated). */
+  private withoutSettling(vault: Vault, page: Page<Secret>, phase: Settling): Page<Secret> {
+    if (!this.propagation.active || !this.propagation.anySettling(vault.name)) return page;
+    // The page still continues after its last stored item, so paging is unchanged.
+    return { ...page, items: page.items.filter((s) => this.propagation.settling(vault.name, s.head.name) !== phase) };
+  }
+
   /** The secret's head, treating a deleted secret past its purge date as purged (and purging it). */
   private liveHead(vault: Vault, name: string): SecretHead | undefined {
     const head = this.repo.findHead(vault.name, name);
@@ -267,6 +306,8 @@ export class SecretService {
 
   private findActive(vault: Vault, name: string, version: string): Secret {
     checkName(name);
+    // A recovered secret is not found until the recover has propagated (the SDK's recover poller waits for this).
+    if (this.settling(vault, name) === 'recovering') throw errors.secretNotFound(name);
     const wanted = version === '' ? undefined : version.toLowerCase();
     const found = wanted === undefined || isVersionShaped(wanted) ? this.repo.findSecret(vault.name, name, wanted) : undefined;
     if (found && !found.head.deleted) return found;
