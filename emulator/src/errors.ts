@@ -19,7 +19,9 @@ export type KvErrorCode =
   | 'RequestTimeout'
   | 'Malformed backup blob'
   | 'ServiceUnavailable'
-  | 'InternalServerError';
+  | 'InternalServerError'
+  | 'BadGateway'
+  | 'GatewayTimeout';
 
 /** `innererror.code` values (the specific reason). */
 export type KvInnerCode =
@@ -164,4 +166,22 @@ export const errors = {
   purgeProtectionPermanent: () =>
     new KvError('BadParameter', 'Purge protection cannot be disabled once it has been enabled on a vault.'),
   internal: () => new KvError('InternalServerError', 'The server encountered an internal error. Please retry the request.'),
+  // The HTTPS proxy's own answers (proxy/server.ts), in the same envelope.
+  proxyBadTarget: (target: string) =>
+    new KvError('BadParameter', `The proxy request names '${target}', which is not a host and port (CONNECT host:port) or an http:// URL.`),
+  notAProxyRequest: () =>
+    new KvError(
+      'BadParameter',
+      "This is the emulator's HTTPS proxy: set it as HTTPS_PROXY (CONNECT host:443) or HTTP_PROXY (GET http://host/...). " +
+        "The emulator's own HTTPS port answers direct requests.",
+    ),
+  proxyPassthroughRefused: (target: string) =>
+    new KvError(
+      'Forbidden',
+      `The emulator's proxy does not pass traffic to ${target}: its configuration says "proxy": {"passthrough": false}. ` +
+        'It answers only for the Key Vault, Entra ID and management host names it emulates.',
+    ),
+  proxyUnreachable: (target: string, reason: string) => new KvError('BadGateway', `The proxy could not connect to ${target}: ${reason}.`),
+  proxyTimeout: (target: string, seconds: number) =>
+    new KvError('GatewayTimeout', `The proxy could not connect to ${target} within ${seconds} seconds.`),
 };

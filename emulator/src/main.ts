@@ -2,14 +2,15 @@
 // The kv-emulator command: `start` runs the emulator (parse flags/env/config, build, listen, close on
 // SIGINT/SIGTERM); `env` prints the environment a Node app needs to use the running emulator with the
 // real SDK and no code change.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
-import { ConfigError, configFromEnv, DEFAULTS, parsePort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
+import { ConfigError, configFromEnv, DEFAULT_PROXY_PORT, DEFAULTS, parsePort, parseProxyPort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { fingerprint } from './data-dir.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
 
@@ -17,11 +18,12 @@ const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets)
 
 Usage:
   kv-emulator start [options]     start the emulator (default command)
-  kv-emulator env [--url URL] [--as P]   print shell exports for the running emulator: eval "$(npx kv-emulator env)"
+  kv-emulator env [--url URL] [--as P] [--proxy]   print shell exports for the running emulator: eval "$(npx kv-emulator env)"
   kv-emulator --version | --help
 
 Options for start:
   --port N           HTTPS port (default ${DEFAULTS.port}; 0 picks a free port)
+  --proxy-port N     HTTPS proxy port (default ${DEFAULT_PROXY_PORT}, or a free one with --port 0; 0 picks a free port; off disables it)
   --host H           address to listen on (default ${DEFAULTS.host}; 0.0.0.0 in containers)
   --data-dir D       where the database, CA and keys live (default ${DEFAULTS.dataDir} under the working directory)
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
@@ -32,6 +34,9 @@ Options for start:
 Options for env:
   --url URL          the emulator to ask (default $KV_EMULATOR_URL or https://localhost:${DEFAULTS.port})
   --format F         posix (default), powershell or dotenv
+  --proxy            for any language: HTTPS_PROXY to the emulator's proxy, the real vault URL
+                     (https://<vault>.vault.azure.net), the tenant form of the identity variables and a CA
+                     bundle for every ecosystem, instead of the Node-only *.vault.localhost form
   --as P             the principal DefaultAzureCredential signs in as (name or object id): a service
                      principal (AD FS authority form, secret or federated token file) or a managed identity
                      (default: the first service principal with a client secret)
@@ -60,6 +65,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
     strict: true,
     options: {
       port: { type: 'string' },
+      'proxy-port': { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       'in-memory': { type: 'boolean' },
@@ -75,6 +81,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
   }
   const fromFlags: Partial<EmulatorConfig> = {
     ...(values.port !== undefined && { port: parsePort(values.port, '--port') }),
+    ...(values['proxy-port'] !== undefined && { proxyPort: parseProxyPort(values['proxy-port'], '--proxy-port') }),
     ...(values.host !== undefined && { host: values.host }),
     ...(values['data-dir'] !== undefined && { dataDir: resolve(values['data-dir']) }),
     ...(values['in-memory'] && { inMemory: true }),
@@ -98,6 +105,13 @@ async function start(args: string[]): Promise<number> {
     throw error;
   }
   await emulator.app.listen({ port: config.port, host: config.host });
+  try {
+    await emulator.proxyListening();
+  } catch (error) {
+    process.stderr.write(`kv-emulator: the HTTPS proxy cannot listen on port ${String(config.proxyPort)}: ${(error as Error).message}\n`);
+    await emulator.app.close();
+    return 1;
+  }
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = `https://localhost:${port}`;
@@ -130,9 +144,12 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
+    facts.proxyUrl
+      ? `  HTTPS proxy       ${facts.proxyUrl}  (answers for *.vault.azure.net, login.microsoftonline.com...; other hosts ${facts.proxyPassthrough ? 'tunnelled' : 'refused'})`
+      : '  HTTPS proxy       off',
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     '',
-    '  Use it from a shell:   eval "$(npx kv-emulator env)"',
+    '  Use it from a shell:   eval "$(npx kv-emulator env)"   (any language: eval "$(npx kv-emulator env --proxy)")',
     `  Trust the CA in Node:  export NODE_EXTRA_CA_CERTS=${facts.caFile ?? '<ca.pem>'}`,
     '  Trust it system-wide:  sudo cp <ca.pem> /usr/local/share/ca-certificates/kv-emulator.crt && sudo update-ca-certificates',
     '',
@@ -181,8 +198,57 @@ export function resolverPath(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'localhost-resolver.cjs');
 }
 
+/** Where a system's CA certificates are, by distribution (Debian/Ubuntu first). */
+const SYSTEM_CA_FILES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem', '/etc/ssl/ca-bundle.pem'];
+
+/**
+ * The CA bundle of `env --proxy`: the system's CAs and the emulator's, in one file, for the clients that
+ * take one file of trust (Python's requests, OpenSSL, curl, Go): intercepted names verify with the
+ * emulator's CA, tunnelled ones with the system's. Without a system file (or one named by SSL_CERT_FILE
+ * already), Node's own copy of the Mozilla roots stands in. Written to the data directory when it is
+ * on this machine, else to the temporary directory; rewritten whole when its content changes.
+ */
+function writeCaBundle(facts: EmulatorFacts): string {
+  const candidates = [process.env.SSL_CERT_FILE, process.env.REQUESTS_CA_BUNDLE, ...SYSTEM_CA_FILES].filter(
+    (file): file is string => typeof file === 'string' && file !== '' && !file.endsWith(CA_BUNDLE_FILE),
+  );
+  let system: string | undefined;
+  for (const file of candidates) {
+    try {
+      system = readFileSync(file, 'utf8');
+      if (system.includes('BEGIN CERTIFICATE')) break;
+      system = undefined;
+    } catch {
+      // not on this system
+    }
+  }
+  system ??= tlsRootCertificates.join('\n');
+  const content = `${system.trimEnd()}\n\n# Azure Key Vault emulator local CA (sha256 ${fingerprint(facts.caPem)})\n${facts.caPem.trim()}\n`;
+  const dir = facts.dataDir && existsSync(facts.dataDir) ? facts.dataDir : undefined;
+  const file = dir ? join(dir, CA_BUNDLE_FILE) : join(tmpdir(), `kv-emulator-${fingerprint(facts.caPem).replaceAll(':', '')}-${CA_BUNDLE_FILE}`);
+  try {
+    if (existsSync(file) && readFileSync(file, 'utf8') === content) return file;
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, content, { mode: 0o644 });
+    renameSync(partial, file);
+    return file;
+  } catch (error) {
+    if (!dir) throw error;
+    // A data directory this user cannot write: the temporary directory instead.
+    const fallback = join(tmpdir(), `kv-emulator-${fingerprint(facts.caPem).replaceAll(':', '')}-${CA_BUNDLE_FILE}`);
+    writeFileSync(fallback, content, { mode: 0o644 });
+    return fallback;
+  }
+}
+
+const CA_BUNDLE_FILE = 'ca-bundle.pem';
+
 async function env(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { url: { type: 'string' }, format: { type: 'string' }, as: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { url: { type: 'string' }, format: { type: 'string' }, as: { type: 'string' }, proxy: { type: 'boolean' } },
+  });
   const url = values.url ?? process.env.KV_EMULATOR_URL ?? `https://localhost:${DEFAULTS.port}`;
   const format = values.format ?? 'posix';
   if (!['posix', 'powershell', 'dotenv'].includes(format)) {
@@ -198,7 +264,8 @@ async function env(args: string[]): Promise<number> {
   }
   let credentials: CredentialEnvironment;
   try {
-    credentials = await fetchAdmin<CredentialEnvironment>(url, `/_emulator/credentials${values.as ? `?as=${encodeURIComponent(values.as)}` : ''}`);
+    const query = new URLSearchParams({ ...(values.as && { as: values.as }), ...(values.proxy && { authority: 'cloud' }) }).toString();
+    credentials = await fetchAdmin<CredentialEnvironment>(url, `/_emulator/credentials${query ? `?${query}` : ''}`);
   } catch (error) {
     const reply = /answered \d+: (.*)$/s.exec((error as Error).message)?.[1];
     let message = reply ?? (error as Error).message;
@@ -223,18 +290,52 @@ async function env(args: string[]): Promise<number> {
   }
   const resolver = resolverPath();
   const currentOptions = process.env.NODE_OPTIONS ?? '';
-  const nodeOptions = currentOptions.includes(resolver) ? currentOptions : `${currentOptions} --require "${resolver}"`.trim();
-  const port = new URL(url).port || '443';
-  const vars: Array<[string, string]> = [
-    ['NODE_EXTRA_CA_CERTS', caFile],
-    ['NODE_OPTIONS', nodeOptions],
-    ['AZURE_KEYVAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
-    ['KEY_VAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
-    ['IDENTITY_ENDPOINT', facts.identityEndpoint],
-    ['IDENTITY_HEADER', facts.identityHeader],
-    ...identityVars,
-    ['KV_EMULATOR_URL', url],
-  ];
+  let vars: Array<[string, string]>;
+  if (values.proxy) {
+    if (!facts.proxyUrl) {
+      process.stderr.write(`The emulator at ${url} has no HTTPS proxy (it was started with --proxy-port off). Start it with its proxy, or use kv-emulator env without --proxy.\n`);
+      return 1;
+    }
+    const vaultUrl = `https://${facts.defaultVault}.vault.azure.net`;
+    const bundle = writeCaBundle(facts);
+    // Direct to the emulator itself (identity endpoint, admin API); everything else through the proxy.
+    const noProxy = [...new Set(['localhost', '127.0.0.1', '::1', new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')])].join(',');
+    // Without the *.localhost resolver: it is not needed when every name goes through the proxy.
+    const withoutResolver = currentOptions.replace(`--require "${resolver}"`, '').trim();
+    vars = [
+      ['HTTPS_PROXY', facts.proxyUrl],
+      ['HTTP_PROXY', facts.proxyUrl],
+      ['NO_PROXY', noProxy],
+      // Some tools read only the lower-case forms, and Python prefers them when both are set.
+      ['https_proxy', facts.proxyUrl],
+      ['http_proxy', facts.proxyUrl],
+      ['no_proxy', noProxy],
+      ['NODE_EXTRA_CA_CERTS', caFile],
+      ['REQUESTS_CA_BUNDLE', bundle],
+      ['SSL_CERT_FILE', bundle],
+      ['CURL_CA_BUNDLE', bundle],
+      ...(withoutResolver !== currentOptions ? [['NODE_OPTIONS', withoutResolver] as [string, string]] : []),
+      ['AZURE_KEYVAULT_URL', vaultUrl],
+      ['KEY_VAULT_URL', vaultUrl],
+      ['IDENTITY_ENDPOINT', facts.identityEndpoint],
+      ['IDENTITY_HEADER', facts.identityHeader],
+      ...identityVars,
+      ['KV_EMULATOR_URL', url],
+    ];
+  } else {
+    const nodeOptions = currentOptions.includes(resolver) ? currentOptions : `${currentOptions} --require "${resolver}"`.trim();
+    const port = new URL(url).port || '443';
+    vars = [
+      ['NODE_EXTRA_CA_CERTS', caFile],
+      ['NODE_OPTIONS', nodeOptions],
+      ['AZURE_KEYVAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
+      ['KEY_VAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
+      ['IDENTITY_ENDPOINT', facts.identityEndpoint],
+      ['IDENTITY_HEADER', facts.identityHeader],
+      ...identityVars,
+      ['KV_EMULATOR_URL', url],
+    ];
+  }
   const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
   const lines = vars.map(([k, v]) =>
     format === 'powershell' ? `$env:${k} = "${v.replaceAll('"', '`"')}"` : format === 'dotenv' ? `${k}=${JSON.stringify(v)}` : `export ${k}=${quote(v)}`,

@@ -21,7 +21,9 @@ const STATUS: Record<KvErrorCode, number> = {
   UnsupportedMediaType: 415,
   Throttled: 429,
   InternalServerError: 500,
+  BadGateway: 502,
   ServiceUnavailable: 503,
+  GatewayTimeout: 504,
 };
 
 export function statusOf(error: KvError): number {
