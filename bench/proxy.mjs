@@ -7,17 +7,19 @@
 //     certificate), and through a tunnel to login.microsoftonline.com (a certificate made for the name on
 //     its first handshake, then kept), and what that first handshake cost;
 //   - the CONNECT round trip that opens a tunnel;
-//   - spawn to listening with the proxy and with --proxy-port off, taking turns.
+//   - spawn to listening with the proxy and with --proxy-port off, taking turns;
+//   - a Node app's first read (process start to the value, bench/first-read.mjs) configured by
+//     `kv-emulator env` (the *.vault.localhost form) and by `kv-emulator env --proxy`, taking turns.
 // Usage: node bench/proxy.mjs [--quick] (after `npm run build`); writes the `proxy` figures into
 // bench/results.json (not with --quick). `npm run bench` runs it too.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { pathToFileURL } from 'node:url';
-import { clientOf, dataDirSharingKeys, median, percentile, ROOT, round, startEmulator } from './lib.mjs';
+import { CLI, clientOf, dataDirSharingKeys, median, percentile, ROOT, round, startEmulator } from './lib.mjs';
 
 export const PROXY_BUDGET = { addedGetP50Ms: 1 };
 
@@ -110,6 +112,46 @@ async function startTimes(base, runs, log) {
   return { withProxyMs: round(median(withProxy), 0), withoutProxyMs: round(median(without), 0) };
 }
 
+/** What `kv-emulator env [args] --format dotenv` prints, as variables. */
+function envVariables(origin, args) {
+  const out = execFileSync(process.execPath, [CLI, 'env', '--url', origin, '--format', 'dotenv', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), JSON.parse(line.slice(line.indexOf('=') + 1))]));
+}
+
+/** A Node app's first read with exactly `variables`, in milliseconds from its process start. */
+function firstRead(variables, name) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(ROOT, 'bench/first-read.mjs'), name], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...variables }, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`first-read failed: ${error.message}\n${stderr}`));
+      resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+/** A Node app's first read configured by `env` and by `env --proxy`, taking turns. */
+async function appFirstReads(emulator, runs, log) {
+  log(`proxy: ${runs} first reads by a Node app configured by env and ${runs} by env --proxy, taking turns`);
+  const client = await clientOf(emulator);
+  const put = await client.request('/secrets/first-read', { method: 'PUT', body: { value: 'first-read-value' }, headers: { host: 'default.vault.localhost' } });
+  if (put.status !== 200) throw new Error(`could not set the first-read secret: ${put.status}`);
+  const modes = { direct: envVariables(emulator.origin, []), proxy: envVariables(emulator.origin, ['--proxy']) };
+  const samples = { direct: [], proxy: [] };
+  for (let i = 0; i <= runs; i++) {
+    for (const mode of i % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct']) {
+      const sample = await firstRead(modes[mode], 'first-read');
+      // The first round warms the disk cache for both; it is not counted.
+      if (i > 0) samples[mode].push(sample);
+    }
+  }
+  const of = (mode, key) => round(median(samples[mode].map((s) => s[key])), 0);
+  return {
+    appFirstReadEnvMs: of('direct', 'ms'),
+    appFirstReadEnvProxyMs: of('proxy', 'ms'),
+    appFirstReadEnvCpuMs: of('direct', 'cpuMs'),
+    appFirstReadEnvProxyCpuMs: of('proxy', 'cpuMs'),
+  };
+}
+
 export async function proxyFigures({ quick = false, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
   const requests = quick ? 500 : 4000;
   const handshakes = quick ? 40 : 300;
@@ -186,6 +228,7 @@ export async function proxyFigures({ quick = false, log = (line) => process.stde
       handshakeAuthorityTunnelP50Ms: stats(handshakeSamples.authorityTunnel).p50,
       firstMintHandshakeMs,
       connectRoundTripP50Ms: stats(connectSamples).p50,
+      ...(await appFirstReads(emulator, quick ? 3 : 9, log)),
       ...(await startTimes(base, quick ? 3 : 9, log)),
     };
     return figures;
@@ -202,6 +245,7 @@ export function proxyTable(p) {
     `| TLS handshake p50: through a tunnel to a vault name / to login.microsoftonline.com (its certificate kept) / direct | ${p.handshakeVaultTunnelP50Ms} / ${p.handshakeAuthorityTunnelP50Ms} ms | ${p.handshakeDirectP50Ms} ms | first handshake for a new name, its certificate made: ${p.firstMintHandshakeMs} ms |`,
     `| Opening a proxy tunnel (CONNECT round trip) p50 | ${p.connectRoundTripP50Ms} ms | | |`,
     `| Spawn to listening: with the HTTPS proxy / with --proxy-port off | ${p.withProxyMs} ms | ${p.withoutProxyMs} ms | |`,
+    `| A Node app's first getSecret, process start to value (its CPU time): configured by \`env --proxy\` / by \`env\` | ${p.appFirstReadEnvProxyMs} ms (${p.appFirstReadEnvProxyCpuMs} ms) | ${p.appFirstReadEnvMs} ms (${p.appFirstReadEnvCpuMs} ms) | |`,
   ];
 }
 
