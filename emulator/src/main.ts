@@ -138,7 +138,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
   return [
     `Azure Key Vault emulator ${facts.version} listening on ${listen}`,
     `  Default vault     ${facts.vaultUrl}  (also ${origin})`,
-    `  Other vaults      https://<name>.vault.localhost:${new URL(origin).port}, or any <name>.vault.azure.net that resolves here`,
+    `  Other vaults      https://<name>.vault.localhost:${new URL(origin).port}, or https://<name>.vault.azure.net through the HTTPS proxy`,
     `  Storage           ${config.inMemory ? 'in memory (nothing is kept)' : join(config.dataDir, 'emulator.db')}`,
     `  Tenant            ${facts.tenantId}`,
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,

@@ -3,7 +3,7 @@
 // the client address kept, plain-HTTP requests to the IMDS address, passthrough tunnels and forwarded
 // requests to local servers only (never the internet), refusal when passthrough is off, and bad input
 // (closed ports, malformed CONNECT lines, silent clients, TLS garbage) answered or closed while the
-// emulator keeps serving others.
+// emulator keeps serving others; and an app's identity mirrored through the admin API (appId).
 import { X509Certificate } from 'node:crypto';
 import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -14,7 +14,7 @@ import { buildApp, type Emulator } from '../src/app.js';
 import { resolveConfig, type EmulatorConfig } from '../src/config.js';
 import { SYSTEM_ASSIGNED_IDENTITY } from '../src/identity/principals.js';
 import { createCa, createServerCertificate } from '../src/tls/certificates.js';
-import { sharedMaterial } from './support/harness.js';
+import { sharedMaterial, testEmulator } from './support/harness.js';
 
 const V = 'api-version=7.6';
 
@@ -361,6 +361,25 @@ describe('the proxy port', () => {
     } finally {
       await emu.app.close();
       blocker.close();
+    }
+  });
+});
+
+describe('a mirrored app identity through the admin API', () => {
+  it('takes appId for a service principal, and a new appId replaces the client id it had', async () => {
+    const emu = await testEmulator();
+    try {
+      const put = (appId: string) =>
+        emu.app.inject({ method: 'PUT', url: '/_emulator/identities/orders-api', payload: { kind: 'servicePrincipal', appId, clientSecret: 'local-only' } });
+      expect((await put('0b7d3c1e-8a44-4f0e-9d5b-2c6e1f3a7b90')).json()).toMatchObject({ name: 'orders-api', clientId: '0b7d3c1e-8a44-4f0e-9d5b-2c6e1f3a7b90' });
+      const other = '5e0c1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b';
+      const replaced = await put(other);
+      expect(replaced.statusCode).toBe(200);
+      expect(replaced.json().clientId).toBe(other);
+      expect(emu.directory.findApplication(other)?.name).toBe('orders-api');
+      expect(emu.directory.findApplication('0b7d3c1e-8a44-4f0e-9d5b-2c6e1f3a7b90')).toBeUndefined();
+    } finally {
+      await emu.app.close();
     }
   });
 });
