@@ -80,8 +80,8 @@ export function parseAuthority(target: string): { host: string; port: number } |
 export class HttpsProxy {
   private readonly limits: ProxyLimits;
   private servers: Server[] = [];
-  /** Passthrough tunnels and forwarded requests' upstream sockets, closed with the proxy. */
-  private readonly upstreams = new Set<Socket>();
+  /** Both ends of passthrough tunnels and forwarded requests' upstream sockets, closed with the proxy. */
+  private readonly passthroughSockets = new Set<Socket>();
   private boundPort: number | undefined;
 
   constructor(private readonly options: HttpsProxyOptions) {
@@ -116,8 +116,8 @@ export class HttpsProxy {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.upstreams) socket.destroy();
-    this.upstreams.clear();
+    for (const socket of this.passthroughSockets) socket.destroy();
+    this.passthroughSockets.clear();
     await Promise.all(
       this.servers.map(
         (server) =>
@@ -169,7 +169,8 @@ export class HttpsProxy {
     if (!this.options.passthrough) return refuse(socket, errors.proxyPassthroughRefused(name));
     this.options.log.debug({ target: name }, 'proxy passthrough tunnel');
     const upstream = connect({ host: target.host, port: target.port });
-    this.upstreams.add(upstream);
+    this.passthroughSockets.add(upstream);
+    this.passthroughSockets.add(socket);
     let connected = false;
     upstream.setTimeout(this.limits.connectTimeoutMs);
     upstream.once('timeout', () => {
@@ -196,10 +197,13 @@ export class HttpsProxy {
       else socket.destroy();
     });
     upstream.once('close', () => {
-      this.upstreams.delete(upstream);
+      this.passthroughSockets.delete(upstream);
       if (connected) socket.end();
     });
-    socket.once('close', () => upstream.destroy());
+    socket.once('close', () => {
+      this.passthroughSockets.delete(socket);
+      upstream.destroy();
+    });
   }
 
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
@@ -239,8 +243,8 @@ export class HttpsProxy {
     const upstream = httpRequest({ host: target.hostname, port: target.port || 80, method: request.method, path: `${target.pathname}${target.search}`, headers });
     upstream.setTimeout(this.limits.connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     upstream.on('socket', (socket: Socket) => {
-      this.upstreams.add(socket);
-      socket.once('close', () => this.upstreams.delete(socket));
+      this.passthroughSockets.add(socket);
+      socket.once('close', () => this.passthroughSockets.delete(socket));
     });
     upstream.on('response', (reply) => {
       upstream.setTimeout(0);
@@ -277,7 +281,7 @@ function envelope(error: KvError): { status: number; body: string } {
 
 /** Answers a CONNECT on its raw socket and closes the connection. */
 function refuse(socket: Socket, error: KvError): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   const { status, body } = envelope(error);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
