@@ -2,10 +2,9 @@
 // The kv-emulator command: `start` runs the emulator (parse flags/env/config, build, listen, close on
 // SIGINT/SIGTERM); `env` prints the environment a Node app needs to use the running emulator with the
 // real SDK and no code change.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,6 +12,7 @@ import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from '.
 import { ConfigError, configFromEnv, DEFAULT_PROXY_PORT, DEFAULTS, parsePort, parseProxyPort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { fingerprint } from './data-dir.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
+import { SYSTEM_CA_FILES, writeCaBundle } from './tls/ca-bundle.js';
 
 const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets) emulator
 
@@ -198,51 +198,6 @@ export function resolverPath(): string {
   return join(dirname(fileURLToPath(import.meta.url)), 'localhost-resolver.cjs');
 }
 
-/** Where a system's CA certificates are, by distribution (Debian/Ubuntu first). */
-const SYSTEM_CA_FILES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem', '/etc/ssl/ca-bundle.pem'];
-
-/**
- * The CA bundle of `env --proxy`: the system's CAs and the emulator's, in one file, for the clients that
- * take one file of trust (Python's requests, OpenSSL, curl, Go): intercepted names verify with the
- * emulator's CA, tunnelled ones with the system's. Without a system file (or one named by SSL_CERT_FILE
- * already), Node's own copy of the Mozilla roots stands in. Written to the data directory when it is
- * on this machine, else to the temporary directory; rewritten whole when its content changes.
- */
-function writeCaBundle(facts: EmulatorFacts): string {
-  const candidates = [process.env.SSL_CERT_FILE, process.env.REQUESTS_CA_BUNDLE, ...SYSTEM_CA_FILES].filter(
-    (file): file is string => typeof file === 'string' && file !== '' && !file.endsWith(CA_BUNDLE_FILE),
-  );
-  let system: string | undefined;
-  for (const file of candidates) {
-    try {
-      system = readFileSync(file, 'utf8');
-      if (system.includes('BEGIN CERTIFICATE')) break;
-      system = undefined;
-    } catch {
-      // not on this system
-    }
-  }
-  system ??= tlsRootCertificates.join('\n');
-  const content = `${system.trimEnd()}\n\n# Azure Key Vault emulator local CA (sha256 ${fingerprint(facts.caPem)})\n${facts.caPem.trim()}\n`;
-  const dir = facts.dataDir && existsSync(facts.dataDir) ? facts.dataDir : undefined;
-  const file = dir ? join(dir, CA_BUNDLE_FILE) : join(tmpdir(), `kv-emulator-${fingerprint(facts.caPem).replaceAll(':', '')}-${CA_BUNDLE_FILE}`);
-  try {
-    if (existsSync(file) && readFileSync(file, 'utf8') === content) return file;
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, content, { mode: 0o644 });
-    renameSync(partial, file);
-    return file;
-  } catch (error) {
-    if (!dir) throw error;
-    // A data directory this user cannot write: the temporary directory instead.
-    const fallback = join(tmpdir(), `kv-emulator-${fingerprint(facts.caPem).replaceAll(':', '')}-${CA_BUNDLE_FILE}`);
-    writeFileSync(fallback, content, { mode: 0o644 });
-    return fallback;
-  }
-}
-
-const CA_BUNDLE_FILE = 'ca-bundle.pem';
-
 async function env(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -297,7 +252,13 @@ async function env(args: string[]): Promise<number> {
       return 1;
     }
     const vaultUrl = `https://${facts.defaultVault}.vault.azure.net`;
-    const bundle = writeCaBundle(facts);
+    // The system's CAs: those a CA variable already names, else the distribution's file.
+    const bundle = writeCaBundle({
+      caPem: facts.caPem,
+      candidates: [process.env.SSL_CERT_FILE, process.env.REQUESTS_CA_BUNDLE, ...SYSTEM_CA_FILES],
+      ...(facts.dataDir !== undefined && { dataDir: facts.dataDir }),
+      tmpDir: tmpdir(),
+    });
     // Direct to the emulator itself (identity endpoint, admin API); everything else through the proxy.
     const noProxy = [...new Set(['localhost', '127.0.0.1', '::1', new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')])].join(',');
     // Without the *.localhost resolver: it is not needed when every name goes through the proxy.
