@@ -115,7 +115,7 @@ function requestOn(connection: Socket, options: { method?: string; path: string;
         agent: agentOn(connection),
         method: options.method ?? 'GET',
         path: options.path,
-        headers: { host: options.host, ...options.headers, ...(options.body !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) }) },
+        headers: { host: options.host, ...(options.body !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) }), ...options.headers },
       },
       (res) => {
         let body = '';
@@ -220,7 +220,33 @@ describe('the HTTPS proxy', () => {
     again.destroy();
     // Vault names of another cloud share one certificate for the suffix; *.vault.azure.net is the server's own.
     for (const vault of ['one.vault.azure.cn', 'two.vault.azure.cn', 'three.vault.azure.net']) (await tunnel(s.proxyPort, vault, s.ca)).destroy();
-    expect(s.emu.sni!.mintedNames().sort()).toEqual(['*.vault.azure.cn', 'login.microsoftonline.com']);
+    expect(s.emu.sni!.mintedNames()).toEqual(expect.arrayContaining(['*.vault.azure.cn', 'login.microsoftonline.com']));
+    expect(s.emu.sni!.mintedNames().filter((name) => name.includes('vault')).sort()).toEqual(['*.vault.azure.cn']);
+  });
+
+  it("answers another cloud's vault names and authority: its challenge, a token for its vault resource", async () => {
+    const vault = await tunnel(s.proxyPort, 'china1.vault.azure.cn', s.ca);
+    const challenge = await requestOn(vault, { path: `/secrets?${V}`, host: 'china1.vault.azure.cn' });
+    expect(challenge.headers['www-authenticate']).toBe(`Bearer authorization="https://login.chinacloudapi.cn/${s.emu.config.tenantId}", resource="https://vault.azure.cn"`);
+    const authority = await tunnel(s.proxyPort, 'login.chinacloudapi.cn', s.ca);
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: '3f5b8c1d-2e4a-4b6c-8d7e-9f0a1b2c3d4e',
+      client_secret: s.emu.material.clientSecret,
+      scope: 'https://vault.azure.cn/.default',
+    }).toString();
+    const issued = await requestOn(authority, {
+      method: 'POST',
+      path: `/${s.emu.config.tenantId}/oauth2/v2.0/token`,
+      host: 'login.chinacloudapi.cn',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
+    expect(issued.status, issued.body).toBe(200);
+    const listed = await requestOn(vault, { path: `/secrets?${V}`, host: 'china1.vault.azure.cn', headers: { authorization: `Bearer ${JSON.parse(issued.body).access_token}` } });
+    expect(listed.status, listed.body).toBe(200);
+    vault.destroy();
+    authority.destroy();
   });
 
   it('serves the IMDS address to plain-HTTP proxy requests, and through a plain-HTTP tunnel', async () => {
