@@ -10,7 +10,9 @@
 //     service times, one request at a time, taking turns request by request (steadier than rates);
 //   - scale: get and page latency with 100 and with 100,000 secrets, and resident memory at 100,000;
 //   - commits: event-loop time of a commit, SQLite's automatic checkpoints against the emulator's
-//     background checkpoints (bench/commits.mjs).
+//     background checkpoints (bench/commits.mjs);
+//   - the HTTPS proxy: a get through a tunnel against the direct port, handshakes, start time
+//     (bench/proxy.mjs, which also runs on its own).
 // Prints a table, writes bench/results.json and refreshes the figures block of the README.
 // Options: --quick (shorter runs, for trying the script; results are not written).
 import { spawn } from 'node:child_process';
@@ -19,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { commitStalls } from './commits.mjs';
+import { PROXY_BUDGET, proxyFigures, proxyTable } from './proxy.mjs';
 import { childEnv, clientOf, cpuTimeMs, dataDirSharingKeys, median, RESOLVER, residentMemory, ROOT, round, runLoad, startEmulator, stopChild } from './lib.mjs';
 
 const QUICK = process.argv.includes('--quick');
@@ -409,6 +412,10 @@ function budgets(results) {
   }
   rows.push([`get p50 latency, ${sc.sizes[1]} / ${sc.sizes[0]} secrets`, sc.getRatio, `< ${BUDGET.scaleRatio}`, sc.getRatio < BUDGET.scaleRatio, '']);
   rows.push([`page p50 latency, ${sc.sizes[1]} / ${sc.sizes[0]} secrets`, sc.pageRatio, `< ${BUDGET.scaleRatio}`, sc.pageRatio < BUDGET.scaleRatio, '']);
+  if (results.proxy) {
+    const added = results.proxy.getAddedP50Ms;
+    rows.push(['get p50 through the HTTPS proxy, added to the direct port', added, `<= ${PROXY_BUDGET.addedGetP50Ms} ms`, added <= PROXY_BUDGET.addedGetP50Ms, 'ms']);
+  }
   const mb = round(large.rssBytes / 1024 ** 2, 0);
   rows.push([`resident memory with ${sc.sizes[1]} secrets`, mb, `< ${BUDGET.rssBytes / 1024 ** 2} MB`, large.rssBytes < BUDGET.rssBytes, 'MB']);
   return rows.map(([name, value, budget, ok, unit]) => ({ name, value, unit, budget, ok }));
@@ -460,6 +467,7 @@ function markdown(results) {
   lines.push(
     `| Commit of ${c.writesPerCommit} writes, time on the event loop, mean / p99.9 / max of ${c.workerCheckpoints.commits} | ${stalls(c.workerCheckpoints)} (checkpoints on a worker) | | against SQLite's own checkpoints (${stalls(c.sqliteCheckpoints)}): mean ${c.meanRatio}, max ${c.maxRatio} |`,
   );
+  if (results.proxy) lines.push(...proxyTable(results.proxy));
   const missed = results.budgets.filter((b) => !b.ok);
   lines.push('');
   lines.push(missed.length === 0 ? 'Every budget was met in this run.' : `Over budget in this run: ${missed.map((b) => `${b.name} (${b.value}${b.unit ? ` ${b.unit}` : ''}, budget ${b.budget})`).join('; ')}.`);
@@ -488,6 +496,7 @@ async function main() {
   results.load = await throughput(base);
   results.scale = await scale(base);
   results.commits = commitStalls({ rounds: QUICK ? 1 : 3, log });
+  results.proxy = await proxyFigures({ quick: QUICK, log });
   results.budgets = budgets(results);
   const block = markdown(results);
   process.stdout.write(`\n${block}\n\n`);

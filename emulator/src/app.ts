@@ -4,17 +4,18 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
-import { ConfigError, type EmulatorConfig } from './config.js';
 import { parseEventsConfig, type EventsConfig } from './events/config.js';
 import { Dispatcher } from './events/dispatcher.js';
 import { EventService } from './events/service.js';
 import { NodeWebhookClient } from './events/webhook-client.js';
 import { errors } from './errors.js';
+import { ConfigError, DEFAULT_PROXY_PORT, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
@@ -46,9 +47,12 @@ import { applyRealismPatch, PRESETS, presetOf, type RealismSettings } from './re
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteEventRepository } from './store/event-repository.js';
+import { SniCertificates } from './proxy/certificates.js';
+import { HttpsProxy, type ProxyLimits } from './proxy/server.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { openStorage } from './store/storage.js';
 import { ControllableClock } from './vault/clock.js';
+import { CLOUD_RESOURCES } from './vault/clouds.js';
 import { SecretService } from './vault/secrets.js';
 import { StateService } from './vault/state.js';
 import { VaultService } from './vault/vaults.js';
@@ -108,6 +112,8 @@ export interface BuildOptions {
   material?: Material;
   /** Serve HTTPS with the material's certificate (default true); false for `inject`-only tests. */
   https?: boolean;
+  /** Tighter proxy limits (tests of proxy clients). */
+  proxyLimits?: Partial<ProxyLimits>;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -130,6 +136,14 @@ export interface Emulator {
   privateEndpoints(): OpenPrivateEndpoint[];
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
+  /**
+   * The HTTPS proxy (proxy/server.ts), which listens once the app listens (HTTPS only, unless
+   * `proxyPort` is 'off'): resolves its port, or undefined when there is none; rejects if it could not
+   * listen on a port the configuration names.
+   */
+  proxyListening(): Promise<number | undefined>;
+  /** Certificates made per TLS server name (HTTPS only). */
+  sni: SniCertificates | undefined;
 }
 
 export interface EmulatorFacts {
@@ -142,6 +156,10 @@ export interface EmulatorFacts {
   caFile?: string;
   caPem: string;
   dataDir?: string;
+  /** The HTTPS proxy (http://<host of the origin>:<port>), when it listens. */
+  proxyUrl?: string;
+  /** Whether the proxy tunnels hosts it does not answer for (false: it refuses them). */
+  proxyPassthrough?: boolean;
   /** Where vaults live in ARM ids (role-assignment scopes, denial messages). */
   subscriptionId: string;
   resourceGroup: string;
@@ -229,7 +247,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     clock,
     tenantId: config.tenantId,
     key: material.signingKey,
-    extraAudiences: ['https://vault.localhost', 'https://localhost'],
+    extraAudiences: ['https://vault.localhost', 'https://localhost', ...CLOUD_RESOURCES.filter((r) => r !== 'https://vault.azure.net')],
   });
   const directory = new Directory(new SqlitePrincipalRepository(db));
   const access = new AccessControl(new SqliteAccessRepository(db), events);
@@ -263,10 +281,20 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     connectionsCheckingInterval: limits.checkIntervalMs,
     maxHeaderSize: limits.maxHeaderBytes,
   };
+  // TLS names the server certificate does not cover (the proxy's: login.microsoftonline.com...) get one
+  // of their own, made on first use.
+  const sni = useHttps
+    ? new SniCertificates({
+        ca: { cert: material.tls.caCert, key: material.tls.caKey },
+        serverCert: material.tls.cert,
+        onMinted: (name, ms) => app.log.debug({ name, ms: Math.round(ms) }, 'certificate made for a TLS server name'),
+        onError: (name, error) => app.log.error({ err: error, name }, 'could not make a certificate for a TLS server name'),
+      })
+    : undefined;
   const app = Fastify({
     logger: options.logger ?? false,
     ...(useHttps
-      ? { https: { key: material.tls.key, cert: material.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs, ...serverOptions } }
+      ? { https: { key: material.tls.key, cert: material.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs, SNICallback: sni!.callback, ...serverOptions } }
       : { http: serverOptions }),
     bodyLimit: BODY_LIMIT,
     schemaController: { compilersFactory: lazySchemaCompilers },
@@ -298,9 +326,23 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     ],
   });
 
+  const proxy =
+    useHttps && config.proxyPort !== 'off'
+      ? new HttpsProxy({
+          tlsServer: app.server,
+          route: (request, response) => app.routing(request, response),
+          passthrough: config.proxy.passthrough,
+          clientError: (error, socket) => handleClientError.call(app, error, socket),
+          log: app.log,
+          limits: { headersTimeoutMs: limits.headersTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs, maxHeaderBytes: limits.maxHeaderBytes, ...options.proxyLimits },
+        })
+      : undefined;
+  let proxyStarted: Promise<number | undefined> | undefined;
+
   const facts = (origin: string): EmulatorFacts => {
     const url = new URL(origin);
     const port = url.port ? `:${url.port}` : '';
+    const proxyHost = url.hostname;
     return {
       version: EMULATOR_VERSION,
       tenantId: config.tenantId,
@@ -311,6 +353,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       ...(material.caFile !== undefined && { caFile: material.caFile }),
       caPem: material.tls.caCert,
       ...(!config.inMemory && { dataDir: config.dataDir }),
+      ...(proxy?.port !== undefined && { proxyUrl: `http://${proxyHost}:${proxy.port}`, proxyPassthrough: config.proxy.passthrough }),
       subscriptionId: DEFAULT_SUBSCRIPTION_ID,
       resourceGroup: DEFAULT_RESOURCE_GROUP,
     };
@@ -378,15 +421,48 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     dispatcher.start();
     events.validateInBackground();
   });
+  // The proxy listens on the addresses the app listens on. Its port: the configured one; by default 8444,
+  // or a free port when the app was asked for a free port (tests, several emulators) or 8444 is taken.
+  app.addHook('onListen', async () => {
+    if (!proxy || proxyStarted) return;
+    const addresses = app.addresses().filter((a): a is AddressInfo => typeof a === 'object');
+    const hosts = addresses.map((a) => a.address);
+    const appPort = addresses[0]?.port;
+    const configured = typeof config.proxyPort === 'number' ? config.proxyPort : undefined;
+    const preferred = configured ?? (config.port === 0 || appPort !== config.port ? 0 : DEFAULT_PROXY_PORT);
+    proxyStarted = proxy.listen({ hosts, port: preferred }).catch(async (error: Error & { code?: string }) => {
+      if (configured !== undefined || error.code !== 'EADDRINUSE') throw error;
+      app.log.warn(`port ${preferred} is in use: the HTTPS proxy listens on a free port instead (kv-emulator env --proxy prints it)`);
+      return proxy.listen({ hosts, port: 0 });
+    });
+    proxyStarted.catch((error: Error) => app.log.error({ err: error }, 'the HTTPS proxy could not listen'));
+  });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
     events.stop();
     await dispatcher.close();
+    await proxy?.close();
     await storage.close();
   });
 
-  const privateEndpoints = () => listeners?.endpoints ?? [];
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, events, realism, db, privateEndpoints, facts };
+  return {
+    app,
+    config,
+    clock,
+    material,
+    vaults,
+    secrets,
+    tokens,
+    directory,
+    access,
+    events,
+    realism,
+    db,
+    privateEndpoints: () => listeners?.endpoints ?? [],
+    facts,
+    proxyListening: () => proxyStarted ?? Promise.resolve(undefined),
+    sni,
+  };
 }
 
 /**

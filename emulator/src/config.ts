@@ -63,6 +63,18 @@ export interface EmulatorConfig {
   extensions: Record<string, unknown>;
   /** Where the config file was read from, if any. */
   configFile?: string;
+  /**
+   * Port of the HTTPS proxy (proxy/): a number (0 picks a free port), 'off', or undefined for the
+   * default (8444; a free port when the HTTPS port is 0 or 8444 is taken).
+   */
+  proxyPort?: number | 'off';
+  /** What the proxy does with host names it does not answer for. */
+  proxy: ProxySettings;
+}
+
+export interface ProxySettings {
+  /** Tunnel other hosts to their real destination (true) or refuse them with 403 (false: nothing leaves the machine). */
+  passthrough: boolean;
 }
 
 export const DEFAULT_TENANT_ID = '7f2c1a3e-5b4d-4e6f-8a9b-0c1d2e3f4a5b';
@@ -83,7 +95,11 @@ export const DEFAULTS: EmulatorConfig = {
   logLevel: 'info',
   vaults: [],
   extensions: {},
+  proxy: { passthrough: true },
 };
+
+/** The proxy's port when none is configured. */
+export const DEFAULT_PROXY_PORT = 8444;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -114,6 +130,8 @@ const KNOWN_KEYS = new Set([
   'purgeSweepSeconds',
   'logLevel',
   'vaults',
+  'proxyPort',
+  'proxy',
 ]);
 /** Top-level sections other modules validate. */
 export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events', 'privateEndpoints', 'subnets', 'trustedServices', 'realism']);
@@ -271,6 +289,16 @@ export function parseConfigObject(value: unknown, baseDir = process.cwd()): Part
   set('durability', oneOf(raw, 'durability', '', ['full', 'normal'] as const));
   set('purgeSweepSeconds', int(raw, 'purgeSweepSeconds', '', 1, 86400));
   set('logLevel', oneOf(raw, 'logLevel', '', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const));
+  if (raw.proxyPort !== undefined) {
+    const v = raw.proxyPort;
+    if (v !== 'off' && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)) fail('proxyPort', "must be a port number (0-65535) or 'off'.");
+    set('proxyPort', v as number | 'off');
+  }
+  if (raw.proxy !== undefined) {
+    const proxy = obj(raw.proxy, 'proxy');
+    for (const key of Object.keys(proxy)) if (key !== 'passthrough') fail(`proxy.${key}`, 'is not a known proxy setting (passthrough).');
+    set('proxy', { passthrough: bool(proxy, 'passthrough', 'proxy.') ?? true });
+  }
   if (raw.vaults !== undefined) {
     if (!Array.isArray(raw.vaults)) fail('vaults', 'must be an array.');
     set('vaults', raw.vaults.map((v, i) => parseVault(v, `vaults[${i}]`)));
@@ -317,7 +345,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Emu
   if (env.KV_EMULATOR_BACKUP_KEY) result.backupKey = env.KV_EMULATOR_BACKUP_KEY;
   if (env.KV_EMULATOR_ADMIN_KEY) result.adminKey = env.KV_EMULATOR_ADMIN_KEY;
   if (env.KV_EMULATOR_LOG_LEVEL) result.logLevel = env.KV_EMULATOR_LOG_LEVEL as EmulatorConfig['logLevel'];
+  if (env.KV_EMULATOR_PROXY_PORT) result.proxyPort = parseProxyPort(env.KV_EMULATOR_PROXY_PORT, 'KV_EMULATOR_PROXY_PORT');
+  if (env.KV_EMULATOR_TENANT_ID) {
+    if (!GUID.test(env.KV_EMULATOR_TENANT_ID)) throw new ConfigError(`KV_EMULATOR_TENANT_ID must be a GUID, got '${env.KV_EMULATOR_TENANT_ID}'.`);
+    result.tenantId = env.KV_EMULATOR_TENANT_ID.toLowerCase();
+  }
   return result;
+}
+
+/** A proxy port from the command line or the environment: a port number or `off`. */
+export function parseProxyPort(text: string, what: string): number | 'off' {
+  if (text.toLowerCase() === 'off') return 'off';
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`${what} must be a port number (0-65535) or 'off', got '${text}'.`);
+  return port;
 }
 
 export function parsePort(text: string, what: string): number {

@@ -19,7 +19,9 @@ export type KvErrorCode =
   | 'RequestTimeout'
   | 'Malformed backup blob'
   | 'ServiceUnavailable'
-  | 'InternalServerError';
+  | 'InternalServerError'
+  | 'BadGateway'
+  | 'GatewayTimeout';
 
 /** `innererror.code` values (the specific reason). */
 export type KvInnerCode =
@@ -205,4 +207,22 @@ export const errors = {
     new KvError('NotFound', `The event subscription '${name}' does not exist on vault '${vault}'.`),
   // The endpoint of a new or changed event subscription failed Event Grid's validation handshake.
   webhookValidationFailed: (message: string) => new KvError('BadParameter', message),
+  // The HTTPS proxy's own answers (proxy/server.ts), in the same envelope.
+  proxyBadTarget: (target: string) =>
+    new KvError('BadParameter', `The proxy request names '${target}', which is not a host and port (CONNECT host:port) or an http:// URL.`),
+  notAProxyRequest: () =>
+    new KvError(
+      'BadParameter',
+      "This is the emulator's HTTPS proxy: set it as HTTPS_PROXY (CONNECT host:443) or HTTP_PROXY (GET http://host/...). " +
+        "The emulator's own HTTPS port answers direct requests.",
+    ),
+  proxyPassthroughRefused: (target: string) =>
+    new KvError(
+      'Forbidden',
+      `The emulator's proxy does not pass traffic to ${target}: its configuration says "proxy": {"passthrough": false}. ` +
+        'It answers only for the Key Vault, Entra ID and management host names it emulates.',
+    ),
+  proxyUnreachable: (target: string, reason: string) => new KvError('BadGateway', `The proxy could not connect to ${target}: ${reason}.`),
+  proxyTimeout: (target: string, seconds: number) =>
+    new KvError('GatewayTimeout', `The proxy could not connect to ${target} within ${seconds} seconds.`),
 };

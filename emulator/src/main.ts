@@ -9,20 +9,22 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
-import { ConfigError, configFromEnv, DEFAULTS, parsePort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
+import { ConfigError, configFromEnv, DEFAULT_PROXY_PORT, DEFAULTS, parsePort, parseProxyPort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { fingerprint } from './data-dir.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
 import type { OpenPrivateEndpoint } from './network/listeners.js';
+import { SYSTEM_CA_FILES, writeCaBundle } from './tls/ca-bundle.js';
 
 const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets) emulator
 
 Usage:
   kv-emulator start [options]     start the emulator (default command)
-  kv-emulator env [--url URL] [--as P]   print shell exports for the running emulator: eval "$(npx kv-emulator env)"
+  kv-emulator env [--url URL] [--as P] [--proxy]   print shell exports for the running emulator: eval "$(npx kv-emulator env)"
   kv-emulator --version | --help
 
 Options for start:
   --port N           HTTPS port (default ${DEFAULTS.port}; 0 picks a free port)
+  --proxy-port N     HTTPS proxy port (default ${DEFAULT_PROXY_PORT}, or a free one with --port 0; 0 picks a free port; off disables it)
   --host H           address to listen on (default ${DEFAULTS.host}; 0.0.0.0 in containers)
   --data-dir D       where the database, CA and keys live (default ${DEFAULTS.dataDir} under the working directory)
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
@@ -35,6 +37,9 @@ Options for start:
 Options for env:
   --url URL          the emulator to ask (default $KV_EMULATOR_URL or https://localhost:${DEFAULTS.port})
   --format F         posix (default), powershell or dotenv
+  --proxy            for any language: HTTPS_PROXY to the emulator's proxy, the real vault URL
+                     (https://<vault>.vault.azure.net), the tenant form of the identity variables and a CA
+                     bundle for every ecosystem, instead of the Node-only *.vault.localhost form
   --as P             the principal DefaultAzureCredential signs in as (name or object id): a service
                      principal (AD FS authority form, secret or federated token file) or a managed identity
                      (default: the first service principal with a client secret)
@@ -63,6 +68,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
     strict: true,
     options: {
       port: { type: 'string' },
+      'proxy-port': { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       'in-memory': { type: 'boolean' },
@@ -79,6 +85,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
   }
   const fromFlags: Partial<EmulatorConfig> = {
     ...(values.port !== undefined && { port: parsePort(values.port, '--port') }),
+    ...(values['proxy-port'] !== undefined && { proxyPort: parseProxyPort(values['proxy-port'], '--proxy-port') }),
     ...(values.host !== undefined && { host: values.host }),
     ...(values['data-dir'] !== undefined && { dataDir: resolve(values['data-dir']) }),
     ...(values['in-memory'] && { inMemory: true }),
@@ -111,6 +118,13 @@ async function start(args: string[]): Promise<number> {
     await emulator.app.close().catch(() => undefined);
     return 2;
   }
+  try {
+    await emulator.proxyListening();
+  } catch (error) {
+    process.stderr.write(`kv-emulator: the HTTPS proxy cannot listen on port ${String(config.proxyPort)}: ${(error as Error).message}\n`);
+    await emulator.app.close();
+    return 1;
+  }
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = `https://localhost:${port}`;
@@ -142,17 +156,20 @@ function banner(
   return [
     `Azure Key Vault emulator ${facts.version} listening on ${listen}`,
     `  Default vault     ${facts.vaultUrl}  (also ${origin})`,
-    `  Other vaults      https://<name>.vault.localhost:${new URL(origin).port}, or any <name>.vault.azure.net that resolves here`,
+    `  Other vaults      https://<name>.vault.localhost:${new URL(origin).port}, or https://<name>.vault.azure.net through the HTTPS proxy`,
     `  Storage           ${config.inMemory ? 'in memory (nothing is kept)' : join(config.dataDir, 'emulator.db')}`,
     `  Tenant            ${facts.tenantId}`,
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
     ...(realism ? [`  Realism           ${realism}  (${origin}/_emulator/realism)`] : []),
+    facts.proxyUrl
+      ? `  HTTPS proxy       ${facts.proxyUrl}  (answers for *.vault.azure.net, login.microsoftonline.com...; other hosts ${facts.proxyPassthrough ? 'tunnelled' : 'refused'})`
+      : '  HTTPS proxy       off',
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     ...privateEndpoints.map((e) => `  Private endpoint  ${e.name} for vault ${e.vault} on ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.boundPort}`),
     '',
-    '  Use it from a shell:   eval "$(npx kv-emulator env)"',
+    '  Use it from a shell:   eval "$(npx kv-emulator env)"   (any language: eval "$(npx kv-emulator env --proxy)")',
     `  Trust the CA in Node:  export NODE_EXTRA_CA_CERTS=${facts.caFile ?? '<ca.pem>'}`,
     '  Trust it system-wide:  sudo cp <ca.pem> /usr/local/share/ca-certificates/kv-emulator.crt && sudo update-ca-certificates',
     '',
@@ -202,7 +219,11 @@ export function resolverPath(): string {
 }
 
 async function env(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { url: { type: 'string' }, format: { type: 'string' }, as: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { url: { type: 'string' }, format: { type: 'string' }, as: { type: 'string' }, proxy: { type: 'boolean' } },
+  });
   const url = values.url ?? process.env.KV_EMULATOR_URL ?? `https://localhost:${DEFAULTS.port}`;
   const format = values.format ?? 'posix';
   if (!['posix', 'powershell', 'dotenv'].includes(format)) {
@@ -218,7 +239,8 @@ async function env(args: string[]): Promise<number> {
   }
   let credentials: CredentialEnvironment;
   try {
-    credentials = await fetchAdmin<CredentialEnvironment>(url, `/_emulator/credentials${values.as ? `?as=${encodeURIComponent(values.as)}` : ''}`);
+    const query = new URLSearchParams({ ...(values.as && { as: values.as }), ...(values.proxy && { authority: 'cloud' }) }).toString();
+    credentials = await fetchAdmin<CredentialEnvironment>(url, `/_emulator/credentials${query ? `?${query}` : ''}`);
   } catch (error) {
     const reply = /answered \d+: (.*)$/s.exec((error as Error).message)?.[1];
     let message = reply ?? (error as Error).message;
@@ -243,18 +265,58 @@ async function env(args: string[]): Promise<number> {
   }
   const resolver = resolverPath();
   const currentOptions = process.env.NODE_OPTIONS ?? '';
-  const nodeOptions = currentOptions.includes(resolver) ? currentOptions : `${currentOptions} --require "${resolver}"`.trim();
-  const port = new URL(url).port || '443';
-  const vars: Array<[string, string]> = [
-    ['NODE_EXTRA_CA_CERTS', caFile],
-    ['NODE_OPTIONS', nodeOptions],
-    ['AZURE_KEYVAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
-    ['KEY_VAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
-    ['IDENTITY_ENDPOINT', facts.identityEndpoint],
-    ['IDENTITY_HEADER', facts.identityHeader],
-    ...identityVars,
-    ['KV_EMULATOR_URL', url],
-  ];
+  let vars: Array<[string, string]>;
+  if (values.proxy) {
+    if (!facts.proxyUrl) {
+      process.stderr.write(`The emulator at ${url} has no HTTPS proxy (it was started with --proxy-port off). Start it with its proxy, or use kv-emulator env without --proxy.\n`);
+      return 1;
+    }
+    const vaultUrl = `https://${facts.defaultVault}.vault.azure.net`;
+    // The system's CAs: those a CA variable already names, else the distribution's file.
+    const bundle = writeCaBundle({
+      caPem: facts.caPem,
+      candidates: [process.env.SSL_CERT_FILE, process.env.REQUESTS_CA_BUNDLE, ...SYSTEM_CA_FILES],
+      ...(facts.dataDir !== undefined && { dataDir: facts.dataDir }),
+      tmpDir: tmpdir(),
+    });
+    // Direct to the emulator itself (identity endpoint, admin API); everything else through the proxy.
+    const noProxy = [...new Set(['localhost', '127.0.0.1', '::1', new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')])].join(',');
+    // Without the *.localhost resolver: it is not needed when every name goes through the proxy.
+    const withoutResolver = currentOptions.replace(`--require "${resolver}"`, '').trim();
+    vars = [
+      ['HTTPS_PROXY', facts.proxyUrl],
+      ['HTTP_PROXY', facts.proxyUrl],
+      ['NO_PROXY', noProxy],
+      // Some tools read only the lower-case forms, and Python prefers them when both are set.
+      ['https_proxy', facts.proxyUrl],
+      ['http_proxy', facts.proxyUrl],
+      ['no_proxy', noProxy],
+      ['NODE_EXTRA_CA_CERTS', caFile],
+      ['REQUESTS_CA_BUNDLE', bundle],
+      ['SSL_CERT_FILE', bundle],
+      ['CURL_CA_BUNDLE', bundle],
+      ...(withoutResolver !== currentOptions ? [['NODE_OPTIONS', withoutResolver] as [string, string]] : []),
+      ['AZURE_KEYVAULT_URL', vaultUrl],
+      ['KEY_VAULT_URL', vaultUrl],
+      ['IDENTITY_ENDPOINT', facts.identityEndpoint],
+      ['IDENTITY_HEADER', facts.identityHeader],
+      ...identityVars,
+      ['KV_EMULATOR_URL', url],
+    ];
+  } else {
+    const nodeOptions = currentOptions.includes(resolver) ? currentOptions : `${currentOptions} --require "${resolver}"`.trim();
+    const port = new URL(url).port || '443';
+    vars = [
+      ['NODE_EXTRA_CA_CERTS', caFile],
+      ['NODE_OPTIONS', nodeOptions],
+      ['AZURE_KEYVAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
+      ['KEY_VAULT_URL', facts.vaultUrl.replace(/:\d+$/, `:${port}`)],
+      ['IDENTITY_ENDPOINT', facts.identityEndpoint],
+      ['IDENTITY_HEADER', facts.identityHeader],
+      ...identityVars,
+      ['KV_EMULATOR_URL', url],
+    ];
+  }
   const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
   const lines = vars.map(([k, v]) =>
     format === 'powershell' ? `$env:${k} = "${v.replaceAll('"', '`"')}"` : format === 'dotenv' ? `${k}=${JSON.stringify(v)}` : `export ${k}=${quote(v)}`,

@@ -200,7 +200,8 @@ describe('access policies', () => {
 
 describe('token checks (401 with the challenge)', () => {
   let good: string;
-  const challenge = () => `Bearer authorization="http://access.vault.azure.net/${tenant()}", resource="https://vault.azure.net"`;
+  // A real vault name gets the real vault's challenge, naming the public cloud's authority.
+  const challenge = () => `Bearer authorization="https://login.microsoftonline.com/${tenant()}", resource="https://vault.azure.net"`;
 
   beforeAll(async () => {
     good = await tokenFor('kv-emulator-sp');

@@ -58,7 +58,8 @@ describe('authentication', () => {
     ] as const) {
       const res = await call(method, url, { auth: false, headers: { 'content-type': 'application/json', 'content-length': '0' } });
       expectError(res, 401, 'Unauthorized', 'AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.');
-      expect(res.headers['www-authenticate']).toBe(`Bearer authorization="http://errors.vault.azure.net/${emu.config.tenantId}", resource="https://vault.azure.net"`);
+      // A real vault name gets the real vault's challenge: the public cloud's authority (vault/clouds.ts).
+      expect(res.headers['www-authenticate']).toBe(`Bearer authorization="https://login.microsoftonline.com/${emu.config.tenantId}", resource="https://vault.azure.net"`);
     }
   });
 

@@ -25,9 +25,14 @@ function rawSocketOf(socket: object): object | undefined {
  * `head` holds bytes already read from the socket (after a CONNECT line, say); they are read again.
  */
 export function handToServer(server: Server, socket: Socket, tag: ConnectionTag, head?: Buffer): void {
-  tags.set(socket, tag);
+  tagConnection(socket, tag);
   if (head && head.length > 0) socket.unshift(head);
   server.emit('connection', socket);
+}
+
+/** Tags a socket an edge serves itself (the proxy's plain-HTTP requests), as handToServer does. */
+export function tagConnection(socket: Socket, tag: ConnectionTag): void {
+  tags.set(socket, tag);
 }
 
 /** The tag of the connection a request arrived on (undefined: the server's own port). */

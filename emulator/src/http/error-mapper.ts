@@ -21,7 +21,9 @@ const STATUS: Record<KvErrorCode, number> = {
   UnsupportedMediaType: 415,
   Throttled: 429,
   InternalServerError: 500,
+  BadGateway: 502,
   ServiceUnavailable: 503,
+  GatewayTimeout: 504,
 };
 
 export function statusOf(error: KvError): number {
@@ -102,6 +104,12 @@ export function handleFrameworkError(error: FastifyError, request: FastifyReques
  */
 export function handleClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // A TLS connection whose handshake failed or timed out (a silent client, bytes that are not TLS) has no
+  // session to answer on: closed at once.
+  if (error.code?.startsWith('ERR_TLS_') || error.code?.startsWith('ERR_SSL_')) {
+    socket.destroy();
+    return;
+  }
   // The parser fails again on every later chunk of a refused request: the first failure is answered.
   if (refused.has(socket)) return;
   refused.add(socket);

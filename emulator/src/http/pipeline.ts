@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { errors } from '../errors.js';
 import type { TokenClaims, TokenService } from '../identity/tokens.js';
 import { unauthorized } from '../identity/tokens.js';
+import { cloudOfVaultHost } from '../vault/clouds.js';
 import type { Vault } from '../vault/model.js';
 import type { VaultService } from '../vault/vaults.js';
 import { networkInfo } from '../network/evaluate.js';
@@ -69,8 +70,11 @@ export interface PipelineOptions {
   steps: DataPlaneStep[];
 }
 
-/** Host names that select a vault: <name>.vault.azure.net, <name>.vault.localhost, <name>.localhost. */
-const VAULT_HOST = /^([a-z0-9-]+)\.(vault\.azure\.net|vault\.localhost|localhost)$/;
+/**
+ * Host names that select a vault: <name>.vault.azure.net (and the other public clouds' vault suffixes,
+ * vault/clouds.ts), <name>.vault.localhost, <name>.localhost.
+ */
+const VAULT_HOST = /^([a-z0-9-]+)\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net|vault\.localhost|localhost)$/;
 
 export function hostnameOf(host: string | undefined): string {
   if (!host) return '';
@@ -87,17 +91,28 @@ export function vaultNameFromHost(host: string | undefined, defaultVault: string
 /**
  * The resource the 401 challenge advertises. The SDK checks that the vault host ends with "." + the
  * resource's host (spec §8.1.4), so *.vault.localhost and *.localhost hosts get a resource that passes;
- * every other host gets the real https://vault.azure.net.
+ * a vault name of a public cloud gets that cloud's resource, every other host the real
+ * https://vault.azure.net.
  */
 export function challengeResourceFor(host: string | undefined): string {
   const hostname = hostnameOf(host);
+  const cloud = cloudOfVaultHost(hostname);
+  if (cloud) return cloud.resource;
   if (hostname.endsWith('.vault.localhost')) return 'https://vault.localhost';
-  if (hostname.endsWith('.localhost') && !hostname.endsWith('.vault.azure.net')) return 'https://localhost';
+  if (hostname.endsWith('.localhost')) return 'https://localhost';
   return 'https://vault.azure.net';
 }
 
+/**
+ * The 401 challenge. A vault name of a public cloud (reached through the proxy, or a hosts-file entry)
+ * gets the real vault's challenge, naming the cloud's Entra authority, so that every SDK signs in at its
+ * default authority host (which the proxy answers for); other hosts name the authority the emulator
+ * serves on the origin called. The SDKs take only the tenant from it.
+ */
 export function challengeHeader(request: FastifyRequest, tenantId: string): string {
-  return `Bearer authorization="${request.kv.origin}/${tenantId}", resource="${challengeResourceFor(request.headers.host)}"`;
+  const cloud = cloudOfVaultHost(hostnameOf(request.headers.host));
+  const authority = cloud ? `https://${cloud.authorityHost}` : request.kv.origin;
+  return `Bearer authorization="${authority}/${tenantId}", resource="${challengeResourceFor(request.headers.host)}"`;
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;

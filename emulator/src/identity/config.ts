@@ -23,7 +23,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const FIELDS: Record<PrincipalKind, readonly string[]> = {
   managedIdentity: ['name', 'clientId', 'objectId', 'systemAssigned', 'resourceId'],
-  servicePrincipal: ['name', 'clientId', 'objectId', 'clientSecret', 'federatedCredentials'],
+  servicePrincipal: ['name', 'clientId', 'appId', 'objectId', 'clientSecret', 'federatedCredentials'],
   user: ['name', 'objectId', 'upn'],
 };
 
@@ -87,7 +87,14 @@ export function parsePrincipal(kind: PrincipalKind, value: unknown, path: string
     const upn = text(raw, 'upn', path, fail) ?? `${name}@kv-emulator.localhost`;
     return { kind, name, objectId, upn };
   }
-  const clientId = guid(raw, 'clientId', path, fail) ?? stableGuid(`${seed}:clientId`);
+  // A service principal's client id is its application's `appId` (what `az ad sp` prints and an app has
+  // in AZURE_CLIENT_ID): either name is accepted, so a real app's identity is mirrored as it is written.
+  const appId = kind === 'servicePrincipal' ? guid(raw, 'appId', path, fail) : undefined;
+  const declaredClientId = guid(raw, 'clientId', path, fail);
+  if (appId !== undefined && declaredClientId !== undefined && appId !== declaredClientId) {
+    fail(`${path}.appId`, `must equal 'clientId' when both are given (they name the same application id).`);
+  }
+  const clientId = declaredClientId ?? appId ?? stableGuid(`${seed}:clientId`);
   if (kind === 'managedIdentity') {
     if (raw.systemAssigned !== undefined && typeof raw.systemAssigned !== 'boolean') fail(`${path}.systemAssigned`, 'must be true or false.');
     const systemAssigned = raw.systemAssigned === true;

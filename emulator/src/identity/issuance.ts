@@ -98,10 +98,13 @@ const IDENTITY_VARIABLES = ['AZURE_AUTHORITY_HOST', 'AZURE_TENANT_ID', 'AZURE_CL
  * identity gets none of those (unset), so the chain reaches ManagedIdentityCredential, plus
  * AZURE_CLIENT_ID when it is user-assigned. IDENTITY_ENDPOINT / IDENTITY_HEADER are always printed by
  * `kv-emulator env`, so ManagedIdentityCredential works in every case.
+ * With `authority: 'cloud'` (the HTTPS proxy answers for the public cloud's authority) a service
+ * principal gets what it has in Azure instead: the tenant id and no AZURE_AUTHORITY_HOST, so every
+ * identity library signs in at its default authority, with instance discovery on.
  */
 export async function environmentFor(
   principal: Principal,
-  context: { origin: string; tokens: TokenService; clock: Clock; federatedLifetimeSeconds: number },
+  context: { origin: string; authority?: 'emulator' | 'cloud'; tenantId: string; tokens: TokenService; clock: Clock; federatedLifetimeSeconds: number },
 ): Promise<CredentialEnvironment | { problem: string }> {
   if (principal.kind === 'user') {
     return {
@@ -114,16 +117,20 @@ export async function environmentFor(
     const variables: Record<string, string> = principal.systemAssigned ? {} : { AZURE_CLIENT_ID: principal.clientId };
     return { variables, unset: IDENTITY_VARIABLES.filter((v) => !(v in variables)) };
   }
-  const common = { AZURE_AUTHORITY_HOST: context.origin, AZURE_TENANT_ID: ADFS, AZURE_CLIENT_ID: principal.clientId };
+  const cloud = context.authority === 'cloud';
+  const common: Record<string, string> = cloud
+    ? { AZURE_TENANT_ID: context.tenantId, AZURE_CLIENT_ID: principal.clientId }
+    : { AZURE_AUTHORITY_HOST: context.origin, AZURE_TENANT_ID: ADFS, AZURE_CLIENT_ID: principal.clientId };
+  const stale = cloud ? ['AZURE_AUTHORITY_HOST'] : [];
   if (principal.clientSecret !== undefined) {
-    return { variables: { ...common, AZURE_CLIENT_SECRET: principal.clientSecret }, unset: ['AZURE_FEDERATED_TOKEN_FILE'] };
+    return { variables: { ...common, AZURE_CLIENT_SECRET: principal.clientSecret }, unset: [...stale, 'AZURE_FEDERATED_TOKEN_FILE'] };
   }
   if (principal.federatedCredentials.length > 0) {
     const { token } = await mintAssertion(context.tokens, context.clock, {
       ...defaultAssertionFor(principal),
       lifetimeSeconds: context.federatedLifetimeSeconds,
     });
-    return { variables: common, unset: ['AZURE_CLIENT_SECRET'], federatedToken: token };
+    return { variables: common, unset: [...stale, 'AZURE_CLIENT_SECRET'], federatedToken: token };
   }
   return { problem: `'${principal.name}' has neither a client secret nor federated credentials, so no credential can sign in as it.` };
 }

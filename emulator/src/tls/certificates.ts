@@ -65,7 +65,8 @@ export async function createServerCertificate(
   const ip = /^[\d.]+$|:/;
   const cert = await lib.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: 'CN=localhost, O=kv-emulator',
+    // A certificate for one name (the proxy's, proxy/certificates.ts) carries it as its subject too.
+    subject: `CN=${names.length === 1 ? names[0] : 'localhost'}, O=kv-emulator`,
     issuer: caCert.subject,
     notBefore: new Date(now - 24 * 3600 * 1000),
     // Within the 398-day limit clients enforce for server certificates.

@@ -4,6 +4,7 @@ import { nextLink, parseSkipToken } from '../../src/http/ids.js';
 import { challengeResourceFor, hostnameOf, vaultNameFromHost } from '../../src/http/pipeline.js';
 import { ConfigError, parseConfigObject } from '../../src/config.js';
 import { ControllableClock } from '../../src/vault/clock.js';
+import { cloudOfVaultHost } from '../../src/vault/clouds.js';
 import { recoveryLevelOf } from '../../src/vault/model.js';
 
 describe('api versions', () => {
@@ -38,6 +39,15 @@ describe('hosts', () => {
     expect(challengeResourceFor('x.vault.azure.net')).toBe('https://vault.azure.net');
     expect(challengeResourceFor('x.vault.localhost:1')).toBe('https://vault.localhost');
     expect(challengeResourceFor('localhost:1')).toBe('https://vault.azure.net');
+  });
+
+  it('knows the vault names of the other public clouds', () => {
+    expect(vaultNameFromHost('cn1.vault.azure.cn', 'default')).toBe('cn1');
+    expect(vaultNameFromHost('gov1.vault.usgovcloudapi.net:443', 'default')).toBe('gov1');
+    expect(challengeResourceFor('cn1.vault.azure.cn')).toBe('https://vault.azure.cn');
+    expect(challengeResourceFor('gov1.vault.usgovcloudapi.net')).toBe('https://vault.usgovcloudapi.net');
+    expect(cloudOfVaultHost('a.b.vault.azure.net')).toBeUndefined();
+    expect(cloudOfVaultHost('gov1.vault.usgovcloudapi.net')?.authorityHost).toBe('login.microsoftonline.us');
   });
 });
 

@@ -128,7 +128,7 @@ export function adminIdentityRoutes(app: FastifyInstance, options: AdminIdentity
     const input: Body = { ...fields, name: request.params.ref };
     if (keep) {
       input.objectId ??= keep.objectId;
-      if (kind !== 'user' && keep.kind !== 'user') input.clientId ??= keep.clientId;
+      if (kind !== 'user' && keep.kind !== 'user' && input.appId === undefined) input.clientId ??= keep.clientId;
     }
     const principal = parsePrincipal(kind as PrincipalKind, input, 'body', badParameter);
     const problem = directory.collision(principal, keep?.objectId);
@@ -242,13 +242,25 @@ export function adminIdentityRoutes(app: FastifyInstance, options: AdminIdentity
     return json(reply, 200, { token: minted.token, expiresOn: minted.expiresOn });
   });
 
-  // The credential environment of a principal (kv-emulator env [--as <principal>]). Carries secrets:
-  // it is what a developer's shell needs, and like every admin route it answers loopback or the key.
+  // The credential environment of a principal (kv-emulator env [--as <principal>] [--proxy]). Carries
+  // secrets: it is what a developer's shell needs, and like every admin route it answers loopback or the
+  // key. `authority=cloud` asks for the public cloud's authority (reached through the HTTPS proxy).
   app.get('/_emulator/credentials', admin, async (request, reply) => {
-    const as = (request.query as Record<string, unknown>).as;
+    const query = request.query as Record<string, unknown>;
+    const as = query.as;
+    if (query.authority !== undefined && query.authority !== 'emulator' && query.authority !== 'cloud') {
+      throw errors.badParameter("'authority' must be 'emulator' or 'cloud'.");
+    }
     const principal = typeof as === 'string' && as !== '' ? principalOf(as) : defaultCredentialPrincipal(directory.list());
     if (!principal) throw errors.notFound('This emulator declares no service principal or managed identity to sign in as.');
-    const environment = await environmentFor(principal, { origin: request.kv.origin, tokens, clock, federatedLifetimeSeconds: ENV_ASSERTION_LIFETIME });
+    const environment = await environmentFor(principal, {
+      origin: request.kv.origin,
+      authority: query.authority === 'cloud' ? 'cloud' : 'emulator',
+      tenantId: tokens.tenantId,
+      tokens,
+      clock,
+      federatedLifetimeSeconds: ENV_ASSERTION_LIFETIME,
+    });
     if ('problem' in environment) throw errors.badParameter(environment.problem);
     return json(reply, 200, { principal: presentPrincipal(principal, directory), ...environment });
   });
