@@ -189,6 +189,9 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     headersTimeout: limits.headersTimeoutMs,
     connectionsCheckingInterval: limits.checkIntervalMs,
     maxHeaderSize: limits.maxHeaderBytes,
+    // A request without a Host header reaches the pipeline, which answers it in the envelope
+    // (Node's own refusal is a bare 400 with an empty body).
+    requireHostHeader: false,
   };
   const app = Fastify({
     logger: options.logger ?? false,

@@ -127,6 +127,7 @@ export const errors = {
   invalidUri: () => new KvError('BadParameter', 'The request URI is not valid.'),
   headersTooLarge: () => new KvError('BadParameter', 'The size of the request headers is too long.'),
   malformedRequest: () => new KvError('BadParameter', 'The request is not a valid HTTP/1.1 request.'),
+  missingHost: () => new KvError('BadParameter', 'The request has no Host header, which HTTP/1.1 requires; send the host name of the vault.'),
   requestTimeout: () => new KvError('RequestTimeout', 'The request was not received completely within the time the server allows.'),
   bodyTooLarge: (limit: number) =>
     new KvError('RequestEntityTooLarge', `The request body is larger than the permitted ${limit} bytes.`),

@@ -1,5 +1,6 @@
 // The request pipeline: one onRequest hook, synchronous unless a token is seen for the first time or a
 // fault delays the answer. In order:
+//   0. every request: an HTTP/1.1 request without a Host header is refused (400, in the envelope);
 //   1. every request: request id, the echo of x-ms-client-request-id, the headers every Key Vault
 //      response carries (spec §4), and the request context (origin, addressed vault, the route's surface
 //      and permission, read once).
@@ -147,6 +148,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   };
 
   app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') return done(errors.missingHost());
     const config = request.routeOptions.config;
     const surface = config?.surface ?? 'data';
     const clientRequestId = request.headers['x-ms-client-request-id'];
