@@ -119,12 +119,14 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     const offsetMs = b.offsetSeconds === undefined ? undefined : number(b.offsetSeconds, 'offsetSeconds') * 1000;
     const at = b.now === undefined ? undefined : time(b.now, 'now');
     const advanceMs = b.advanceSeconds === undefined ? undefined : number(b.advanceSeconds, 'advanceSeconds') * 1000;
-    if (b.reset === true) clock.reset();
-    if (b.frozen === true) clock.freeze();
-    if (offsetMs !== undefined) clock.setOffset(offsetMs);
-    if (at !== undefined) clock.set(at);
-    if (advanceMs !== undefined) clock.advance(advanceMs);
-    if (b.frozen === false) clock.unfreeze();
+    // All or nothing: a change that would leave the clock's range is refused before any step applies.
+    clock.apply({
+      ...(b.reset === true && { reset: true }),
+      ...(offsetMs !== undefined && { offsetMs }),
+      ...(at !== undefined && { at }),
+      ...(advanceMs !== undefined && { advanceMs }),
+      ...(typeof b.frozen === 'boolean' && { frozen: b.frozen }),
+    });
     secrets.purgeExpired();
     return json(reply, 200, presentClock(clock.state()));
   });
