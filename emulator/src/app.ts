@@ -14,6 +14,7 @@ import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
+import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -283,19 +284,27 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
 /**
  * JSON bodies: an empty body is "no body" (backup/recover POSTs sent with a JSON content type by some
- * tools), anything unparsable is BadParameter via the error mapper. Other media types are refused (415).
+ * tools), anything unparsable is BadParameter via the error mapper, and so is a string with an unpaired
+ * surrogate (http/text.ts). Other media types are refused (415).
  */
 function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_request, text, done) => {
     const source = String(text);
     if (source.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(source));
+      parsed = JSON.parse(source);
     } catch {
       const error = Object.assign(new Error('The request body is not valid JSON.'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 });
-      done(error, undefined);
+      return done(error, undefined);
     }
+    try {
+      checkWellFormedText(source, parsed);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    done(null, parsed);
   });
 }
 

@@ -127,6 +127,12 @@ export const errors = {
   invalidUri: () => new KvError('BadParameter', 'The request URI is not valid.'),
   headersTooLarge: () => new KvError('BadParameter', 'The size of the request headers is too long.'),
   malformedRequest: () => new KvError('BadParameter', 'The request is not a valid HTTP/1.1 request.'),
+  unpairedSurrogate: (where: string) =>
+    new KvError(
+      'BadParameter',
+      `The request body holds a string with an unpaired UTF-16 surrogate (at ${where.startsWith('a property') ? where : `'${where}'`}); ` +
+        'Key Vault stores text as UTF-8, which cannot represent it.',
+    ),
   missingHost: () => new KvError('BadParameter', 'The request has no Host header, which HTTP/1.1 requires; send the host name of the vault.'),
   requestTimeout: () => new KvError('RequestTimeout', 'The request was not received completely within the time the server allows.'),
   bodyTooLarge: (limit: number) =>
