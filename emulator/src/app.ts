@@ -25,6 +25,7 @@ import { secretRoutes } from './http/routes/secrets.js';
 import { Authority } from './identity/authority.js';
 import { parseIdentities, type Fail } from './identity/config.js';
 import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
+import { SourcePolicy } from './identity/source-ranges.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
@@ -247,7 +248,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
-  identityRoutes(app, managedIdentity);
+  identityRoutes(app, managedIdentity, { imdsSources: new SourcePolicy(config.imdsAllowedSources) });
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
   adminRoutes(app, {

@@ -3,6 +3,7 @@
 // the offending field. Only this module and main.ts read process.env.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseSourceRange } from './identity/source-ranges.js';
 import { hasUnpairedSurrogate } from './vault/validation.js';
 
 export interface SeedSecret {
@@ -46,6 +47,11 @@ export interface EmulatorConfig {
   tls?: { certFile: string; keyFile: string };
   /** FULL syncs each write to disk before answering; NORMAL is faster and survives process crashes only. */
   durability: 'full' | 'normal';
+  /**
+   * Source addresses (CIDR ranges) besides loopback that the IMDS token endpoint answers; others get 403
+   * (identity/source-ranges.ts). Config file: `imds.allowedSources`.
+   */
+  imdsAllowedSources: string[];
   /** Seconds between sweeps that purge soft-deleted secrets past their purge date. */
   purgeSweepSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -69,6 +75,7 @@ export const DEFAULTS: EmulatorConfig = {
   tenantId: DEFAULT_TENANT_ID,
   serverNames: [],
   durability: 'full',
+  imdsAllowedSources: [],
   purgeSweepSeconds: 60,
   logLevel: 'info',
   vaults: [],
@@ -101,6 +108,7 @@ const KNOWN_KEYS = new Set([
   'serverNames',
   'tls',
   'durability',
+  'imds',
   'purgeSweepSeconds',
   'logLevel',
   'vaults',
@@ -251,6 +259,16 @@ export function parseConfigObject(value: unknown, baseDir = process.cwd()): Part
     set('tls', { certFile: resolve(baseDir, certFile), keyFile: resolve(baseDir, keyFile) });
   }
   set('durability', oneOf(raw, 'durability', '', ['full', 'normal'] as const));
+  if (raw.imds !== undefined) {
+    const imds = obj(raw.imds, 'imds');
+    for (const key of Object.keys(imds)) if (key !== 'allowedSources') fail(`imds.${key}`, 'is not a known IMDS setting.');
+    if (imds.allowedSources !== undefined) {
+      if (!Array.isArray(imds.allowedSources) || !imds.allowedSources.every((v) => typeof v === 'string')) {
+        fail('imds.allowedSources', 'must be an array of addresses or CIDR ranges (e.g. "172.16.0.0/12").');
+      }
+      set('imdsAllowedSources', sourceRanges(imds.allowedSources as string[], (i, text) => fail(`imds.allowedSources[${i}]`, `'${text}' is not an address or a CIDR range (e.g. "172.16.0.0/12").`)));
+    }
+  }
   set('purgeSweepSeconds', int(raw, 'purgeSweepSeconds', '', 1, 86400));
   set('logLevel', oneOf(raw, 'logLevel', '', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const));
   if (raw.vaults !== undefined) {
@@ -297,7 +315,24 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Emu
   if (env.KV_EMULATOR_BACKUP_KEY) result.backupKey = env.KV_EMULATOR_BACKUP_KEY;
   if (env.KV_EMULATOR_ADMIN_KEY) result.adminKey = env.KV_EMULATOR_ADMIN_KEY;
   if (env.KV_EMULATOR_LOG_LEVEL) result.logLevel = env.KV_EMULATOR_LOG_LEVEL as EmulatorConfig['logLevel'];
+  if (env.KV_EMULATOR_IMDS_ALLOWED_SOURCES) result.imdsAllowedSources = parseSourceList(env.KV_EMULATOR_IMDS_ALLOWED_SOURCES, 'KV_EMULATOR_IMDS_ALLOWED_SOURCES');
   return result;
+}
+
+/** Checks address ranges (identity/source-ranges.ts); `bad` reports the first that is not one. */
+export function sourceRanges(values: readonly string[], bad: (index: number, text: string) => never): string[] {
+  values.forEach((text, i) => {
+    if (!parseSourceRange(text)) bad(i, text);
+  });
+  return values.map((text) => text.trim());
+}
+
+/** A comma- or space-separated list of ranges (environment variable, command-line flag). */
+export function parseSourceList(text: string, what: string): string[] {
+  const values = text.split(/[\s,]+/).filter((v) => v !== '');
+  return sourceRanges(values, (_i, value) => {
+    throw new ConfigError(`${what}: '${value}' is not an address or a CIDR range (e.g. 172.16.0.0/12).`);
+  });
 }
 
 export function parsePort(text: string, what: string): number {

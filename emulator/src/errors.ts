@@ -133,6 +133,12 @@ export const errors = {
       `The request body holds a string with an unpaired UTF-16 surrogate (at ${where.startsWith('a property') ? where : `'${where}'`}); ` +
         'Key Vault stores text as UTF-8, which cannot represent it.',
     ),
+  imdsForbidden: (address: string) =>
+    new KvError(
+      'Forbidden',
+      `The IMDS token endpoint answers callers on the emulator's machine and the source ranges its configuration names; ${address} is not one of them. ` +
+        'Use the App Service endpoint (IDENTITY_ENDPOINT with IDENTITY_HEADER) from elsewhere, or allow the range (imds.allowedSources).',
+    ),
   missingHost: () => new KvError('BadParameter', 'The request has no Host header, which HTTP/1.1 requires; send the host name of the vault.'),
   requestTimeout: () => new KvError('RequestTimeout', 'The request was not received completely within the time the server allows.'),
   bodyTooLarge: (limit: number) =>

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
-import { ConfigError, configFromEnv, DEFAULTS, parsePort, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
+import { ConfigError, configFromEnv, DEFAULTS, parsePort, parseSourceList, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { fingerprint } from './data-dir.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
 
@@ -27,6 +27,8 @@ Options for start:
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
   --config F         JSON config file (vaults, seeded secrets, settings; see README)
   --strict-vaults    refuse vault names not created by config or the admin API
+  --imds-allowed-sources R   address ranges besides loopback the IMDS token endpoint answers,
+                     comma-separated CIDRs (e.g. 172.16.0.0/12 for a compose network); see docs/security.md
   --log-level L      fatal|error|warn|info|debug|trace|silent (default warn)
 
 Options for env:
@@ -66,6 +68,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
       config: { type: 'string' },
       'strict-vaults': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'imds-allowed-sources': { type: 'string' },
     },
   });
   const fromFile = values.config ? readConfigFile(values.config) : {};
@@ -80,6 +83,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
     ...(values['in-memory'] && { inMemory: true }),
     ...(values['strict-vaults'] && { strictVaults: true }),
     ...(values['log-level'] !== undefined && { logLevel: values['log-level'] as EmulatorConfig['logLevel'] }),
+    ...(values['imds-allowed-sources'] !== undefined && { imdsAllowedSources: parseSourceList(values['imds-allowed-sources'], '--imds-allowed-sources') }),
   };
   return resolveConfig({ logLevel: 'warn' }, fromFile, configFromEnv(), fromFlags);
 }
@@ -128,6 +132,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
     `  Storage           ${config.inMemory ? 'in memory (nothing is kept)' : join(config.dataDir, 'emulator.db')}`,
     `  Tenant            ${facts.tenantId}`,
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
+    `  IMDS              ${origin}/metadata/identity/oauth2/token (${config.imdsAllowedSources.length === 0 ? 'loopback callers only' : `loopback and ${config.imdsAllowedSources.join(', ')}`})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
