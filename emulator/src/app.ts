@@ -10,6 +10,8 @@ import { AccessControl } from './access/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
+import { describeChange, StorageGuard } from './durability/guard.js';
+import { KvError } from './errors.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
@@ -40,6 +42,12 @@ import { VaultService } from './vault/vaults.js';
 export const EMULATOR_VERSION = '0.1.0';
 /** Reported in x-ms-keyvault-service-version. */
 const SERVICE_VERSION = `1.9.0.0-kv-emulator-${EMULATOR_VERSION}`;
+
+/** How often the data directory's files are looked at when nothing is written (durability/guard.ts). */
+const STORAGE_CHECK_MS = 5_000;
+
+/** A storage fault as the guard names it (503 ServiceUnavailable). */
+const isStorageFault = (error: unknown): error is KvError => error instanceof KvError && error.code === 'ServiceUnavailable';
 
 /** Bodies of ordinary requests: a 25,600-character value JSON-escaped is far below this. */
 const BODY_LIMIT = 1024 * 1024;
@@ -141,6 +149,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const identityConfig = parseIdentityConfig(config, material.clientSecret);
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
+  let storageGuard: StorageGuard | undefined;
   const storage = openStorage({
     ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
     durability: config.durability,
@@ -149,6 +158,16 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       onMainCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the event loop'),
       onUnavailable: (error) => app.log.warn({ err: error }, 'background checkpoints are unavailable; SQLite checkpoints in its commits again'),
     },
+    // Writes are acknowledged only while the data directory is the one opened and can take them.
+    guard: (files) =>
+      (storageGuard = new StorageGuard({
+        dataDir: config.dataDir,
+        files,
+        onChange: (state, previous) => {
+          const { level, message } = describeChange(state, previous, config.dataDir);
+          app.log[level](message);
+        },
+      })),
   });
   const { db, commits } = storage;
   const secretRepo = new SqliteSecretRepository(db, commits);
@@ -170,7 +189,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const access = new AccessControl(new SqliteAccessRepository(db));
   // A failed group commit rolled back whatever the group held, admin changes to the directory and access included.
   commits.onFailure((error) => {
-    app.log.error({ err: error }, 'a commit failed; its writes were rolled back');
+    // Storage faults are logged by the guard, once per change of state.
+    if (!isStorageFault(error)) app.log.error({ err: error }, 'a commit failed; its writes were rolled back');
     directory.reload();
     access.reload();
   });
@@ -215,7 +235,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   installJsonParser(app);
   installDurableAnswers(app, commits);
-  installErrorMapper(app, (request) => notFoundError(app, request));
+  installErrorMapper(app, (request) => notFoundError(app, request), {
+    storageFault: (error) => {
+      const named = storageGuard?.failed(error);
+      return isStorageFault(named) ? named : undefined;
+    },
+  });
   installPipeline(app, {
     vaults,
     tokens,
@@ -261,22 +286,30 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       reseed();
       resetIdentities(directory, access, identityConfig);
     },
+    health: () => storageGuard?.problem(),
     info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
   });
 
   let sweep: NodeJS.Timeout | undefined;
+  let storageCheck: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     sweep = setInterval(() => {
       try {
         secrets.purgeExpired();
       } catch (error) {
-        app.log.error({ err: error }, 'purge sweep failed');
+        if (!isStorageFault(error)) app.log.error({ err: error }, 'purge sweep failed');
       }
     }, config.purgeSweepSeconds * 1000);
     sweep.unref();
+    // A data directory removed while nothing is written is noticed (logged, health unhealthy) all the same.
+    if (storageGuard) {
+      storageCheck = setInterval(() => storageGuard?.check(), STORAGE_CHECK_MS);
+      storageCheck.unref();
+    }
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
+    if (storageCheck) clearInterval(storageCheck);
     await storage.close();
   });
 

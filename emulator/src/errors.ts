@@ -51,6 +51,17 @@ const NOT_FOUND_HINT =
   'If you recently deleted this secret you may be able to recover it using the correct recovery command. ' +
   'For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182';
 
+/** Why writes cannot be stored now (durability/causes.ts), in a client's words: no paths, no codes. */
+const STORAGE_PROBLEM = {
+  lost:
+    "the emulator's data directory was removed or replaced while it was running, so nothing written now would survive a restart. " +
+    'Reads still answer from the data opened at start. Restore the data directory and restart the emulator.',
+  full: "the disk holding the emulator's data directory is full. Writes are taken again once space is freed; reads still work.",
+  readOnly: "the emulator's data directory is on a read-only file system. Writes are taken again once it is writable; reads still work.",
+  permission: 'the emulator is not permitted to write to its data directory. Writes are taken again once it is; reads still work.',
+  io: "the disk holding the emulator's data directory reported an I/O error. Retry the request; if this persists, check the disk. Reads still work.",
+} as const;
+
 export const errors = {
   // observed
   secretNotFound: (nameOrId: string) =>
@@ -177,4 +188,7 @@ export const errors = {
   purgeProtectionPermanent: () =>
     new KvError('BadParameter', 'Purge protection cannot be disabled once it has been enabled on a vault.'),
   internal: () => new KvError('InternalServerError', 'The server encountered an internal error. Please retry the request.'),
+  // Storage that cannot take writes (durability/guard.ts): Key Vault's code for a service in trouble.
+  storageUnavailable: (cause: keyof typeof STORAGE_PROBLEM, context: 'write' | 'health' = 'write') =>
+    new KvError('ServiceUnavailable', `${context === 'write' ? 'The write was not stored' : 'The emulator cannot store writes'}: ${STORAGE_PROBLEM[cause]}`),
 };

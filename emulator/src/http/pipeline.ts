@@ -197,15 +197,22 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
 
 /**
  * Every answer waits until the writes made before it are committed (store/commit-group.ts): a client is
- * never told of a write a crash could still take away, nor shown one. A failed commit answers 500.
+ * never told of a write a crash could still take away, nor shown one. A failed commit is answered with
+ * the error the store gives (a storage fault: 503, in the envelope); that error answer itself waits for
+ * nothing more, so a sync failing again cannot take it over.
  */
 export function installDurableAnswers(app: FastifyInstance, commits: { settled(): Promise<void> | undefined }): void {
-  app.addHook('onSend', (_request, _reply, payload, done) => {
+  const failed = new WeakSet<FastifyRequest>();
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    if (failed.has(request)) return done(null, payload);
     const settled = commits.settled();
     if (!settled) return done(null, payload);
     settled.then(
       () => done(null, payload),
-      (error: Error) => done(error),
+      (error: Error) => {
+        failed.add(request);
+        done(error);
+      },
     );
   });
 }

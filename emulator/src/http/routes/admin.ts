@@ -25,6 +25,8 @@ export interface AdminOptions {
   info: (request: FastifyRequest) => Record<string, unknown>;
   /** Re-applies the config file's vaults and secrets (after a reset). */
   reseed: () => void;
+  /** Why the emulator cannot store writes now (health answers it, 503), or undefined. */
+  health?: () => KvError | undefined;
 }
 
 const admin = { config: { surface: 'admin' as const } };
@@ -104,7 +106,11 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     );
   });
 
-  app.get('/_emulator/health', { config: { surface: 'public' as const } }, async (_request, reply) => json(reply, 200, { status: 'ok' }));
+  app.get('/_emulator/health', { config: { surface: 'public' as const } }, async (_request, reply) => {
+    const problem = options.health?.();
+    if (problem) throw problem;
+    return json(reply, 200, { status: 'ok' });
+  });
 
   app.get('/_emulator/info', admin, async (request, reply) => json(reply, 200, options.info(request)));
 
