@@ -12,12 +12,13 @@
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { errors } from '../errors.js';
+import { errors, KvError } from '../errors.js';
 import type { TokenClaims, TokenService } from '../identity/tokens.js';
 import { unauthorized } from '../identity/tokens.js';
 import type { Vault } from '../vault/model.js';
 import type { VaultService } from '../vault/vaults.js';
 import { checkApiVersion } from './api-version.js';
+import { errorBody, statusOf } from './error-mapper.js';
 import { originOf } from './ids.js';
 
 /** What a data-plane route needs the caller to be allowed to do. */
@@ -197,21 +198,26 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
 
 /**
  * Every answer waits until the writes made before it are committed (store/commit-group.ts): a client is
- * never told of a write a crash could still take away, nor shown one. A failed commit is answered with
- * the error the store gives (a storage fault: 503, in the envelope); that error answer itself waits for
- * nothing more, so a sync failing again cannot take it over.
+ * never told of a write a crash could still take away, nor shown one. If the commit fails, the answer
+ * becomes the error the store names (a storage fault: 503 ServiceUnavailable, in the envelope), whatever
+ * the answer was going to be, an error answer included: Fastify gives an error raised while an error
+ * answer is sent its own body, not ours, so the answer is rewritten here instead.
  */
 export function installDurableAnswers(app: FastifyInstance, commits: { settled(): Promise<void> | undefined }): void {
-  const failed = new WeakSet<FastifyRequest>();
-  app.addHook('onSend', (request, _reply, payload, done) => {
-    if (failed.has(request)) return done(null, payload);
+  app.addHook('onSend', (request, reply, payload, done) => {
     const settled = commits.settled();
     if (!settled) return done(null, payload);
     settled.then(
       () => done(null, payload),
-      (error: Error) => {
-        failed.add(request);
-        done(error);
+      (error: unknown) => {
+        let answer: KvError;
+        if (error instanceof KvError) answer = error;
+        else {
+          request.log.error({ err: error }, 'a commit failed');
+          answer = errors.internal();
+        }
+        reply.code(statusOf(answer)).type('application/json; charset=utf-8');
+        done(null, JSON.stringify(errorBody(answer)));
       },
     );
   });
