@@ -3,7 +3,8 @@
 //   - the data directory removed or replaced while the emulator runs: SQLite keeps writing to the files
 //     it opened, which no path names any more, so every later write would be answered 200 and lost at
 //     the next start. The guard compares the open database's files (device and inode) with the files
-//     at their paths, a stat each, before a group of writes starts and before it is acknowledged; once
+//     at their paths (a stat each) before a group of writes is acknowledged, and the database file before
+//     a group starts; once
 //     they differ, writes are refused for good (503): nothing written now would survive a restart.
 //   - a storage failure (disk full, read-only file system, permission, I/O error): the failed write is
 //     answered 503 naming the cause; the next write tries again, and once one is stored the storage is
@@ -56,9 +57,13 @@ export class StorageGuard {
     return this.state;
   }
 
-  /** Before a group of writes starts: refused while the storage is lost (other failures: the write tries). */
+  /**
+   * Before a group of writes starts: refused while the storage is lost (other failures: the write tries).
+   * Only the database file is looked at here (a removed directory takes it along); every file is looked
+   * at before the group is acknowledged.
+   */
   beforeWrite(): void {
-    if (!this.isLost() && this.filesMoved()) this.enter({ healthy: false, cause: 'lost' });
+    if (!this.isLost() && this.filesMoved(1)) this.enter({ healthy: false, cause: 'lost' });
     if (this.isLost()) throw errors.storageUnavailable('lost');
   }
 
@@ -93,9 +98,9 @@ export class StorageGuard {
     return !this.state.healthy && this.state.cause === 'lost';
   }
 
-  /** Whether a file the database was opened from is gone from its path, or another file is there now. */
-  private filesMoved(): boolean {
-    for (const identity of this.identities) {
+  /** Whether a file the database was opened from (the first `count`) is gone from its path, or another file is there now. */
+  private filesMoved(count = this.identities.length): boolean {
+    for (const identity of this.identities.slice(0, count)) {
       let found;
       try {
         found = statSync(identity.path, { throwIfNoEntry: false });
