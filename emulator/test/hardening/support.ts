@@ -62,6 +62,11 @@ export function cannotLoopMountExt4(): string | undefined {
     }
   }
   if (!existsSync('/dev/loop-control')) return 'this machine has no loop devices (/dev/loop-control)';
+  try {
+    mountExt4(2).unmount();
+  } catch (error) {
+    return `an ext4 image cannot be loop-mounted here (${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()})`;
+  }
   return undefined;
 }
 
