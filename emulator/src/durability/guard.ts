@@ -21,6 +21,8 @@ interface FileIdentity {
   ino: number;
 }
 
+const PROBE_INTERVAL_MS = 1_000;
+
 export type StorageState = { healthy: true } | { healthy: false; cause: StorageCause; code?: string };
 
 export interface StorageGuardOptions {
@@ -34,6 +36,7 @@ export interface StorageGuardOptions {
 export class StorageGuard {
   private readonly identities: FileIdentity[];
   private state: StorageState = { healthy: true };
+  private lastProbe = 0;
 
   constructor(private readonly options: StorageGuardOptions) {
     this.identities = options.files.flatMap((path) => {
@@ -53,8 +56,16 @@ export class StorageGuard {
   check(): StorageState {
     if (this.isLost()) return this.state;
     if (this.filesMoved()) this.enter({ healthy: false, cause: 'lost' });
-    else if (!this.state.healthy && probeWrite(this.options.dataDir) === undefined) this.enter({ healthy: true });
+    else if (!this.state.healthy && this.probeDue() && probeWrite(this.options.dataDir) === undefined) this.enter({ healthy: true });
     return this.state;
+  }
+
+  /** Probe writes (a file created, written, synced, removed) at most once a second, however often health is asked. */
+  private probeDue(): boolean {
+    const now = Date.now();
+    if (now - this.lastProbe < PROBE_INTERVAL_MS) return false;
+    this.lastProbe = now;
+    return true;
   }
 
   /**
@@ -81,9 +92,11 @@ export class StorageGuard {
   /** A storage operation failed: what a client is answered (a 503 naming the cause), or `error` itself if it is not a storage failure. */
   failed(error: unknown): unknown {
     if (codeOf(error) === 'ServiceUnavailable') return error;
-    const cause = causeOf(error, { dataDir: this.options.dataDir, lost: () => this.filesMoved() });
-    if (cause === undefined) return error;
     const code = codeOf(error);
+    // The same failure again (a burst of writes on a broken disk): the cause is known, nothing is probed.
+    const known = !this.state.healthy && code !== undefined && this.state.code === code ? this.state.cause : undefined;
+    const cause = known ?? causeOf(error, { dataDir: this.options.dataDir, lost: () => this.filesMoved() });
+    if (cause === undefined) return error;
     this.enter({ healthy: false, cause, ...(code !== undefined && { code }) });
     return errors.storageUnavailable(cause);
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bearerToken, call, startChild, type ChildEmulator } from '../robustness/support.js';
-import { expectStorage503, removeKeys, withKeys } from './support.js';
+import { expectStorage503, outputOnce, removeKeys, withKeys } from './support.js';
 
 const V = 'api-version=7.6';
 const LOST = /removed or replaced while it was running/;
@@ -32,9 +32,9 @@ const put = (emulator: ChildEmulator, auth: Record<string, string>, name: string
 
 const lostLines = (emulator: ChildEmulator) => emulator.output().split('\n').filter((line) => line.includes('was removed or replaced while the emulator was running'));
 
-/** The log lines about the lost directory, once the process has written at least one (its output arrives on its own time). */
+/** The log lines about the lost directory, once the process has written one. */
 async function loggedLost(emulator: ChildEmulator): Promise<string[]> {
-  for (let i = 0; i < 100 && lostLines(emulator).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  await outputOnce(emulator, /was removed or replaced while the emulator was running/);
   return lostLines(emulator);
 }
 

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, newDataDir, startChild, type ChildEmulator } from '../robustness/support.js';
+import { outputOnce } from './support.js';
 
 const external = Object.values(networkInterfaces())
   .flat()
@@ -42,8 +43,7 @@ describe.skipIf(noExternalAddress())('IMDS from another address, through the CLI
     const local = await call(emulator, IMDS, { headers: { metadata: 'true' } });
     expect(local.status).toBe(200);
     const token = JSON.parse(local.text).access_token as string;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const lines = emulator.output().split('\n').filter((line) => line.includes('IMDS token request from'));
+    const lines = (await outputOnce(emulator, /IMDS token request from/)).split('\n').filter((line) => line.includes('IMDS token request from'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`from ${external} refused`);
     expect(lines[0]).toContain(`--imds-allowed-sources ${external}/32`);

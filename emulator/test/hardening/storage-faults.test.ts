@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bearerToken, call, CLI, startChild, type Answer, type ChildEmulator } from '../robustness/support.js';
-import { cannotLoopMountExt4, cannotMount, expectStorage503, fill, mountExt4, mountTmpfs, removeKeys, unfill, withKeys, type Mounted } from './support.js';
+import { cannotLoopMountExt4, cannotMount, expectStorage503, fill, mountExt4, mountTmpfs, outputOnce, removeKeys, unfill, withKeys, type Mounted } from './support.js';
 
 const V = 'api-version=7.6';
 const FULL = /The write was not stored: the disk holding the emulator's data directory is full/;
@@ -81,14 +81,17 @@ describe.skipIf(mountProblem !== undefined)('a full file system', () => {
     expect(await onlyStoredOr503(emulator, auth, writes, FULL, dataDir)).toBeGreaterThan(0);
     expect(await read(emulator, auth, 'before')).toBe('v');
     expectStorage503(await call(emulator, '/_emulator/health'), /The emulator cannot store writes: the disk holding the emulator's data directory is full/, dataDir);
-    const logged = emulator.output().split('\n').filter((line) => line.includes('storage: writes fail because the disk holding the data directory is full'));
+    const full = 'storage: writes fail because the disk holding the data directory is full';
+    const logged = (await outputOnce(emulator, new RegExp(full))).split('\n').filter((line) => line.includes(full));
     expect(logged.length).toBeGreaterThanOrEqual(1);
     expect(logged.length).toBeLessThanOrEqual(2);
 
     unfill(mounted.dir);
-    expect((await call(emulator, '/_emulator/health')).status).toBe(200);
     expect((await put(emulator, auth, 'after', BIG)).status).toBe(200);
     expect(await read(emulator, auth, 'after')).toBe(BIG);
+    expect((await call(emulator, '/_emulator/health')).status).toBe(200);
+    const recovered = /storage: writes to .* are stored again \(after: the disk holding the data directory is full\)/;
+    expect(await outputOnce(emulator, recovered)).toMatch(recovered);
     await emulator.stop();
 
     // Everything acknowledged is there after a restart.
@@ -128,7 +131,8 @@ describe.skipIf(mountProblem !== undefined || ext4Problem !== undefined)('a file
     expectStorage503(update, READ_ONLY, dataDir);
     expect(await read(emulator, auth, 'before')).toBe('v');
     expectStorage503(await call(emulator, '/_emulator/health'), /read-only file system/, dataDir);
-    const logged = emulator.output().split('\n').filter((line) => line.includes('storage: writes fail because the data directory is on a read-only file system'));
+    const readOnly = 'storage: writes fail because the data directory is on a read-only file system';
+    const logged = (await outputOnce(emulator, new RegExp(readOnly))).split('\n').filter((line) => line.includes(readOnly));
     expect(logged).toHaveLength(1);
     await emulator.stop();
   });

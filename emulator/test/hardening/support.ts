@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadMaterial } from '../../src/data-dir.js';
-import { envelopeProblem, type Answer } from '../robustness/support.js';
+import { envelopeProblem, type Answer, type ChildEmulator } from '../robustness/support.js';
 
 let keys: Promise<string> | undefined;
 
@@ -158,4 +158,13 @@ export function expectStorage503(answer: Answer, cause: RegExp, dataDir: string)
   expect(error.message).toMatch(cause);
   expect(error.message).not.toContain(dataDir);
   expect(error.message).not.toMatch(/\n\s+at |SQLITE_|E[A-Z]{3,}\b/);
+}
+
+/**
+ * The emulator's output once it holds a line matching `pattern`, or as it is after 5 s: a process's
+ * output arrives on its own time, after the answer that follows what it logs.
+ */
+export async function outputOnce(emulator: ChildEmulator, pattern: RegExp): Promise<string> {
+  for (let i = 0; i < 100 && !pattern.test(emulator.output()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  return emulator.output();
 }
