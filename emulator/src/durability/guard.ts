@@ -97,6 +97,8 @@ export class StorageGuard {
     const known = !this.state.healthy && code !== undefined && this.state.code === code ? this.state.cause : undefined;
     const cause = known ?? causeOf(error, { dataDir: this.options.dataDir, lost: () => this.filesMoved() });
     if (cause === undefined) return error;
+    // Once lost, that is what every storage failure is answered with: it is what the user must fix.
+    if (this.isLost()) return errors.storageUnavailable('lost');
     this.enter({ healthy: false, cause, ...(code !== undefined && { code }) });
     return errors.storageUnavailable(cause);
   }
