@@ -4,7 +4,8 @@
 //     it opened, which no path names any more, so every later write would be answered 200 and lost at
 //     the next start. The guard compares the open database's files (device and inode) with the files
 //     at their paths (a stat each) before a group of writes is acknowledged, and the database file before
-//     a group starts; once
+//     a group starts (SQLite keeps both files open, so no new file can be given their inode numbers
+//     while the emulator runs); once
 //     they differ, writes are refused for good (503): nothing written now would survive a restart.
 //   - a storage failure (disk full, read-only file system, permission, I/O error): the failed write is
 //     answered 503 naming the cause; the next write tries again, and once one is stored the storage is

@@ -97,6 +97,18 @@ describe('the data directory replaced while running', () => {
   });
 });
 
+describe('the database log removed while running', () => {
+  it('refuses writes: they would be appended to a log no path names', async () => {
+    const dataDir = await withKeys(join(root, 'log-removed'));
+    const { emulator, auth } = await started(dataDir);
+    expect((await put(emulator, auth, 'kept', 'v')).status).toBe(200);
+    rmSync(join(dataDir, 'emulator.db-wal'));
+    expectStorage503(await put(emulator, auth, 'lost', 'v'), LOST, dataDir);
+    expect(JSON.parse((await call(emulator, `/secrets/kept?${V}`, { headers: auth })).text).value).toBe('v');
+    await emulator.stop();
+  });
+});
+
 describe('a start that generates a new CA', () => {
   it('says so; loudly when the data directory held earlier data but no CA', async () => {
     const fresh = join(root, 'fresh');

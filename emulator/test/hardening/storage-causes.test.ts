@@ -1,7 +1,7 @@
 // How storage failures are named (durability/causes.ts, durability/guard.ts) without a broken disk:
 // Node's and SQLite's codes, the diagnosis of SQLite's generic I/O errors by the data directory, and
 // the guard's states on a real database file that is removed.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,9 @@ import { causeOf, startFailure } from '../../src/durability/causes.js';
 import { StorageGuard, type StorageState } from '../../src/durability/guard.js';
 
 const dirs: string[] = [];
+const held: number[] = [];
 afterEach(() => {
+  for (const fd of held.splice(0)) closeSync(fd);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 const newDir = () => {
@@ -65,6 +67,8 @@ describe('StorageGuard', () => {
     const dataDir = newDir();
     const files = [join(dataDir, 'emulator.db'), join(dataDir, 'emulator.db-wal')];
     for (const file of files) writeFileSync(file, 'x');
+    // Held open, as SQLite holds them: a file made at the same path cannot reuse their inode numbers.
+    held.push(...files.map((file) => openSync(file, 'r')));
     const changes: StorageState[] = [];
     const guard = new StorageGuard({ dataDir, files, onChange: (state) => changes.push(state) });
     expect(() => guard.beforeWrite()).not.toThrow();
