@@ -3,9 +3,9 @@
 //   - the data directory removed or replaced while the emulator runs: SQLite keeps writing to the files
 //     it opened, which no path names any more, so every later write would be answered 200 and lost at
 //     the next start. The guard compares the open database's files (device and inode) with the files
-//     at their paths (a stat each) before a group of writes is acknowledged, and the database file before
-//     a group starts (SQLite keeps both files open, so no new file can be given their inode numbers
-//     while the emulator runs); once
+//     at their paths (a stat each) after a group of writes is committed and before it is synced and
+//     acknowledged, and the database file before a group starts (SQLite keeps both files open, so no new
+//     file can be given their inode numbers while the emulator runs); once
 //     they differ, writes are refused for good (503): nothing written now would survive a restart.
 //   - a storage failure (disk full, read-only file system, permission, I/O error): the failed write is
 //     answered 503 naming the cause; the next write tries again, and once one is stored the storage is
@@ -79,15 +79,19 @@ export class StorageGuard {
     if (this.isLost()) throw errors.storageUnavailable('lost');
   }
 
-  /** After a commit and its sync: the error to answer instead, if it is not durable where it must be. */
+  /** After a commit, before its sync: the error to answer instead, if it would not last where it must. */
   beforeAcknowledge(): KvError | undefined {
     if (this.isLost()) return errors.storageUnavailable('lost');
     if (this.filesMoved()) {
       this.enter({ healthy: false, cause: 'lost' });
       return errors.storageUnavailable('lost');
     }
-    if (!this.state.healthy) this.enter({ healthy: true });
     return undefined;
+  }
+
+  /** Writes were stored and acknowledged: storage that failed before works again. */
+  acknowledged(): void {
+    if (!this.state.healthy) this.enter({ healthy: true });
   }
 
   /** A storage operation failed: what a client is answered (a 503 naming the cause), or `error` itself if it is not a storage failure. */

@@ -33,8 +33,10 @@ export type Sync = (done: (error?: Error | null) => void) => void;
 export interface CommitGuard {
   /** Throws to refuse a write before anything of it is written. */
   beforeWrite(): void;
-  /** After a commit (and its sync): an error to fail its waiters with instead of acknowledging them. */
+  /** After a commit, before its sync: an error to fail its waiters with instead of acknowledging them. */
   beforeAcknowledge(): Error | undefined;
+  /** Waiters were told their writes are stored (storage that failed works again). */
+  acknowledged(): void;
   /** A write, commit or sync failed: the error its waiters and callers get instead. */
   failed(error: unknown): unknown;
 }
@@ -190,6 +192,7 @@ export class CommitGroup {
     for (const listener of this.commitListeners) listener();
     if (!this.sync) {
       const refused = this.options.guard?.beforeAcknowledge();
+      if (!refused) this.options.guard?.acknowledged();
       for (const waiter of waiters) {
         if (refused) waiter.reject(refused);
         else waiter.resolve();
@@ -223,15 +226,26 @@ export class CommitGroup {
     this.unsynced = [];
     this.committedSinceSync = false;
     this.changesCovered = this.changes();
+    // Committed where the guard says nothing lasts (the data directory is gone): no sync, nobody is told.
+    // Looked at before the sync rather than after it: a file looked at just after its sync costs the
+    // event loop several times more, and a write that meets the directory's removal during its sync was
+    // as good as acknowledged before it.
+    const refused = this.options.guard?.beforeAcknowledge();
+    if (refused) {
+      for (const listener of this.failureListeners) listener(refused);
+      for (const waiter of waiters) waiter.reject(refused);
+      return;
+    }
     this.syncing = true;
     this.sync((error) => {
       this.syncing = false;
-      // Committed, but not known to be on disk (or not in the data directory): nobody is told it is.
-      const failure = error ? this.translate(error) : this.options.guard?.beforeAcknowledge();
+      // Committed, but not known to be on disk: nobody is told it is.
+      const failure = error ? this.translate(error) : undefined;
       if (failure) {
         for (const listener of this.failureListeners) listener(failure);
         for (const waiter of waiters) waiter.reject(failure);
       } else {
+        this.options.guard?.acknowledged();
         for (const waiter of waiters) waiter.resolve();
       }
       if (this.unsynced.length > 0 || this.committedSinceSync) this.startSync();

@@ -45,6 +45,9 @@ function guard(): CommitGuard & { refuseWrites?: Error; refuseAcks?: Error; seen
     beforeAcknowledge() {
       return g.refuseAcks;
     },
+    acknowledged() {
+      g.seen.push('acknowledged');
+    },
     failed(error: unknown) {
       g.seen.push(error);
       return new Named(`named: ${(error as Error).message}`);
@@ -92,6 +95,27 @@ describe('CommitGroup under failing storage', () => {
     g.refuseAcks = undefined;
     commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('next'));
     await commits.settled();
+  });
+
+  it('with a sync, refuses a committed group the guard does not find durable before it is synced; the next is acknowledged', async () => {
+    const g = guard();
+    const calls: Array<(error?: Error | null) => void> = [];
+    const commits = new CommitGroup(db, (done) => calls.push(done), { guard: g });
+    commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('committed'));
+    const waiting = commits.settled()!;
+    g.refuseAcks = new Named('moved');
+    await expect(waiting).rejects.toThrow('moved');
+    expect(calls).toHaveLength(0);
+    expect(g.seen).not.toContain('acknowledged');
+    // A read that follows waits for nothing: what was refused needs no sync.
+    expect(commits.settled()).toBeUndefined();
+    g.refuseAcks = undefined;
+    commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('next'));
+    const next = commits.settled()!;
+    await nextTurn();
+    calls[0]!();
+    await next;
+    expect(g.seen).toContain('acknowledged');
   });
 
   it('gives a failed sync to its waiters under the guard name, and the reads that follow wait for nothing', async () => {

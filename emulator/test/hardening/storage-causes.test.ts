@@ -101,6 +101,8 @@ describe('StorageGuard', () => {
     guard.failed(coded('SQLITE_FULL'));
     expect(guard.current).toEqual({ healthy: false, cause: 'full', code: 'SQLITE_FULL' });
     expect(guard.beforeAcknowledge()).toBeUndefined();
+    expect(changes).toHaveLength(1);
+    guard.acknowledged();
     expect(changes).toEqual([{ healthy: false, cause: 'full', code: 'SQLITE_FULL' }, { healthy: true }]);
   });
 });
