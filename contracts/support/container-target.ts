@@ -4,7 +4,7 @@
 // to a local directory, so the suite trusts its certificate and the tests that start private emulator
 // processes (clock, restarts, config seeds) share its keys and accept the same tokens. Without a
 // Docker engine the target reports why and every test is skipped.
-import { containerRuntimeStatus, KeyVaultEmulatorContainer } from '@kv-emulator/testcontainers';
+import { containerRuntimeStatus, KeyVaultEmulatorContainer, PRIVATE_NETWORK_RANGES } from '@kv-emulator/testcontainers';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +23,9 @@ export async function setupContainerTarget(project: TestProject, resolverPath: s
   }
   const image =
     process.env.KV_EMULATOR_IMAGE ?? (await KeyVaultEmulatorContainer.buildImage({ context: resolve(import.meta.dirname, '../..'), image: 'kv-emulator:contracts' }));
-  const emulator = await new KeyVaultEmulatorContainer(image).start();
+  // The suite calls IMDS from this machine (identity-credentials.test.ts, AZURE_POD_IDENTITY_AUTHORITY_HOST):
+  // through the published port that is the container network's gateway, not the container's loopback.
+  const emulator = await new KeyVaultEmulatorContainer(image).withImdsAllowedSources(...PRIVATE_NETWORK_RANGES).start();
   const dataDir = mkdtempSync(join(tmpdir(), 'kv-contract-container-'));
   for (const file of SHARED_FILES) writeFileSync(join(dataDir, file), await emulator.readDataFile(file), { mode: 0o600 });
   writeFileSync(join(dataDir, 'identity-header'), emulator.getIdentityHeader(), { mode: 0o600 });

@@ -14,7 +14,7 @@ import { parseEventsConfig, type EventsConfig } from './events/config.js';
 import { Dispatcher } from './events/dispatcher.js';
 import { EventService } from './events/service.js';
 import { NodeWebhookClient } from './events/webhook-client.js';
-import { errors } from './errors.js';
+import { errors, KvError } from './errors.js';
 import { ConfigError, DEFAULT_PROXY_PORT, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
 import { authorizationStep } from './http/authorization.js';
@@ -23,6 +23,8 @@ import { networkRulesStep } from './http/network-rules.js';
 import { handToServer } from './http/connections.js';
 import { adminNetworkRoutes } from './http/routes/admin-network.js';
 import { BrokenConnections, faultStep } from './http/faults.js';
+import { describeChange, StorageGuard } from './durability/guard.js';
+import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { realismStep } from './http/realism.js';
 import { realismRoutes } from './http/routes/admin-realism.js';
@@ -36,6 +38,7 @@ import { secretRoutes } from './http/routes/secrets.js';
 import { Authority } from './identity/authority.js';
 import { parseIdentities, type Fail } from './identity/config.js';
 import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
+import { SourcePolicy } from './identity/source-ranges.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { parseNetworkConfig, type NetworkConfig } from './network/config.js';
@@ -60,6 +63,12 @@ import { VaultService } from './vault/vaults.js';
 export const EMULATOR_VERSION = '0.1.0';
 /** Reported in x-ms-keyvault-service-version. */
 const SERVICE_VERSION = `1.9.0.0-kv-emulator-${EMULATOR_VERSION}`;
+
+/** How often the data directory's files are looked at when nothing is written (durability/guard.ts). */
+const STORAGE_CHECK_MS = 5_000;
+
+/** A storage fault as the guard names it (503 ServiceUnavailable). */
+const isStorageFault = (error: unknown): error is KvError => error instanceof KvError && error.code === 'ServiceUnavailable';
 
 /** Bodies of ordinary requests: a 25,600-character value JSON-escaped is far below this. */
 const BODY_LIMIT = 1024 * 1024;
@@ -186,6 +195,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const realism = new Realism({ clock, settings: realismSettings });
 
   // Writes are grouped into commits, synced before answers ("full"), and the log is checkpointed on a worker.
+  let storageGuard: StorageGuard | undefined;
   const storage = openStorage({
     ...(!config.inMemory && { file: join(config.dataDir, FILES.database) }),
     durability: config.durability,
@@ -194,6 +204,16 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       onMainCheckpoint: (result) => app.log.debug(result, 'write-ahead log checkpointed on the event loop'),
       onUnavailable: (error) => app.log.warn({ err: error }, 'background checkpoints are unavailable; SQLite checkpoints in its commits again'),
     },
+    // Writes are acknowledged only while the data directory is the one opened and can take them.
+    guard: (files) =>
+      (storageGuard = new StorageGuard({
+        dataDir: config.dataDir,
+        files,
+        onChange: (state, previous) => {
+          const { level, message } = describeChange(state, previous, config.dataDir);
+          app.log[level](message);
+        },
+      })),
   });
   const { db, commits } = storage;
   const secretRepo = new SqliteSecretRepository(db, commits);
@@ -253,7 +273,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const access = new AccessControl(new SqliteAccessRepository(db), events);
   // A failed group commit rolled back whatever the group held, admin changes to the directory and access included.
   commits.onFailure((error) => {
-    app.log.error({ err: error }, 'a commit failed; its writes were rolled back');
+    // Storage faults are logged by the guard, once per change of state.
+    if (!isStorageFault(error)) app.log.error({ err: error }, 'a commit failed; its writes were rolled back');
     directory.reload();
     access.reload();
     events.reload();
@@ -280,6 +301,9 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     headersTimeout: limits.headersTimeoutMs,
     connectionsCheckingInterval: limits.checkIntervalMs,
     maxHeaderSize: limits.maxHeaderBytes,
+    // A request without a Host header reaches the pipeline, which answers it in the envelope
+    // (Node's own refusal is a bare 400 with an empty body).
+    requireHostHeader: false,
   };
   // TLS names the server certificate does not cover (the proxy's: login.microsoftonline.com...) get one
   // of their own, made on first use.
@@ -311,7 +335,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   installJsonParser(app);
   installDurableAnswers(app, commits);
-  installErrorMapper(app, (request) => notFoundError(app, request));
+  installErrorMapper(app, (request) => notFoundError(app, request), {
+    storageFault: (error) => {
+      const named = storageGuard?.failed(error);
+      return isStorageFault(named) ? named : undefined;
+    },
+  });
   installPipeline(app, {
     vaults,
     tokens,
@@ -362,7 +391,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
   realismRoutes(app, realism);
-  identityRoutes(app, managedIdentity);
+  identityRoutes(app, managedIdentity, { imdsSources: new SourcePolicy(config.imdsAllowedSources) });
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
   adminEventRoutes(app, { events, vaults, location });
@@ -385,6 +414,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       dispatcher.wake();
     },
     location,
+    health: () => storageGuard?.problem(),
     info: (request) => ({ ...facts(request.kv.origin), vaults: vaults.list().map((v) => v.name) }),
   });
 
@@ -402,24 +432,30 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   app.addHook('onClose', async () => listeners?.close());
 
   let sweep: NodeJS.Timeout | undefined;
+  let storageCheck: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     // The clock sweep: purges deleted secrets past their date and fires due time-based events.
     sweep = setInterval(() => {
       try {
         secrets.purgeExpired();
       } catch (error) {
-        app.log.error({ err: error }, 'purge sweep failed');
+        if (!isStorageFault(error)) app.log.error({ err: error }, 'purge sweep failed');
       }
       try {
         events.sweep();
       } catch (error) {
-        app.log.error({ err: error }, 'event sweep failed');
+        if (!isStorageFault(error)) app.log.error({ err: error }, 'event sweep failed');
       }
     }, config.purgeSweepSeconds * 1000);
     sweep.unref();
     events.sweep();
     dispatcher.start();
     events.validateInBackground();
+    // A data directory removed while nothing is written is noticed (logged, health unhealthy) all the same.
+    if (storageGuard) {
+      storageCheck = setInterval(() => storageGuard?.check(), STORAGE_CHECK_MS);
+      storageCheck.unref();
+    }
   });
   // The proxy listens on the addresses the app listens on. Its port: the configured one; by default 8444,
   // or a free port when the app was asked for a free port (tests, several emulators) or 8444 is taken.
@@ -439,6 +475,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
+    if (storageCheck) clearInterval(storageCheck);
     events.stop();
     await dispatcher.close();
     await proxy?.close();
@@ -467,19 +504,27 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
 /**
  * JSON bodies: an empty body is "no body" (backup/recover POSTs sent with a JSON content type by some
- * tools), anything unparsable is BadParameter via the error mapper. Other media types are refused (415).
+ * tools), anything unparsable is BadParameter via the error mapper, and so is a string with an unpaired
+ * surrogate (http/text.ts). Other media types are refused (415).
  */
 function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_request, text, done) => {
     const source = String(text);
     if (source.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(source));
+      parsed = JSON.parse(source);
     } catch {
       const error = Object.assign(new Error('The request body is not valid JSON.'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 });
-      done(error, undefined);
+      return done(error, undefined);
     }
+    try {
+      checkWellFormedText(source, parsed);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    done(null, parsed);
   });
 }
 

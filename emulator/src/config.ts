@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from './identity/principals.js';
 import { NETWORK_FIELDS, parseNetworkSettings, type NetworkSettings } from './network/settings.js';
+import { parseSourceRange } from './identity/source-ranges.js';
+import { hasUnpairedSurrogate } from './vault/validation.js';
 
 export interface SeedSecret {
   name: string;
@@ -53,6 +55,11 @@ export interface EmulatorConfig {
   tls?: { certFile: string; keyFile: string };
   /** FULL syncs each write to disk before answering; NORMAL is faster and survives process crashes only. */
   durability: 'full' | 'normal';
+  /**
+   * Source addresses (CIDR ranges) besides loopback that the IMDS token endpoint answers; others get 403
+   * (identity/source-ranges.ts). Config file: `imds.allowedSources`.
+   */
+  imdsAllowedSources: string[];
   /** Seconds between sweeps that purge soft-deleted secrets past their purge date. */
   purgeSweepSeconds: number;
   /** `--realistic`: start from realism's preset (docs/realistic-mode.md); the config file's `realism` section refines it. */
@@ -90,6 +97,7 @@ export const DEFAULTS: EmulatorConfig = {
   tenantId: DEFAULT_TENANT_ID,
   serverNames: [],
   durability: 'full',
+  imdsAllowedSources: [],
   purgeSweepSeconds: 60,
   realistic: false,
   logLevel: 'info',
@@ -127,6 +135,7 @@ const KNOWN_KEYS = new Set([
   'serverNames',
   'tls',
   'durability',
+  'imds',
   'purgeSweepSeconds',
   'logLevel',
   'vaults',
@@ -190,6 +199,10 @@ function parseSecret(value: unknown, path: string): SeedSecret {
     }
   }
   const contentType = str(raw, 'contentType', `${path}.`);
+  // Text with an unpaired surrogate cannot be stored as it is (http/text.ts).
+  for (const [field, text] of [['value', raw.value], ['contentType', contentType], ...Object.entries(tags ?? {}).flatMap(([k, v]) => [[`tags.${k}`, k], [`tags.${k}`, v]])]) {
+    if (text !== undefined && hasUnpairedSurrogate(text)) fail(`${path}.${field}`, 'holds an unpaired UTF-16 surrogate, which cannot be stored as UTF-8.');
+  }
   const enabled = bool(raw, 'enabled', `${path}.`);
   const nbf = int(raw, 'nbf', `${path}.`, 0, 2 ** 40);
   const exp = int(raw, 'exp', `${path}.`, 0, 2 ** 40);
@@ -287,6 +300,16 @@ export function parseConfigObject(value: unknown, baseDir = process.cwd()): Part
     set('tls', { certFile: resolve(baseDir, certFile), keyFile: resolve(baseDir, keyFile) });
   }
   set('durability', oneOf(raw, 'durability', '', ['full', 'normal'] as const));
+  if (raw.imds !== undefined) {
+    const imds = obj(raw.imds, 'imds');
+    for (const key of Object.keys(imds)) if (key !== 'allowedSources') fail(`imds.${key}`, 'is not a known IMDS setting.');
+    if (imds.allowedSources !== undefined) {
+      if (!Array.isArray(imds.allowedSources) || !imds.allowedSources.every((v) => typeof v === 'string')) {
+        fail('imds.allowedSources', 'must be an array of addresses or CIDR ranges (e.g. "172.16.0.0/12").');
+      }
+      set('imdsAllowedSources', sourceRanges(imds.allowedSources as string[], (i, text) => fail(`imds.allowedSources[${i}]`, `'${text}' is not an address or a CIDR range (e.g. "172.16.0.0/12").`)));
+    }
+  }
   set('purgeSweepSeconds', int(raw, 'purgeSweepSeconds', '', 1, 86400));
   set('logLevel', oneOf(raw, 'logLevel', '', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const));
   if (raw.proxyPort !== undefined) {
@@ -350,6 +373,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Emu
     if (!GUID.test(env.KV_EMULATOR_TENANT_ID)) throw new ConfigError(`KV_EMULATOR_TENANT_ID must be a GUID, got '${env.KV_EMULATOR_TENANT_ID}'.`);
     result.tenantId = env.KV_EMULATOR_TENANT_ID.toLowerCase();
   }
+  if (env.KV_EMULATOR_IMDS_ALLOWED_SOURCES) result.imdsAllowedSources = parseSourceList(env.KV_EMULATOR_IMDS_ALLOWED_SOURCES, 'KV_EMULATOR_IMDS_ALLOWED_SOURCES');
   return result;
 }
 
@@ -359,6 +383,22 @@ export function parseProxyPort(text: string, what: string): number | 'off' {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`${what} must be a port number (0-65535) or 'off', got '${text}'.`);
   return port;
+}
+
+/** Checks address ranges (identity/source-ranges.ts); `bad` reports the first that is not one. */
+export function sourceRanges(values: readonly string[], bad: (index: number, text: string) => never): string[] {
+  values.forEach((text, i) => {
+    if (!parseSourceRange(text)) bad(i, text);
+  });
+  return values.map((text) => text.trim());
+}
+
+/** A comma- or space-separated list of ranges (environment variable, command-line flag). */
+export function parseSourceList(text: string, what: string): string[] {
+  const values = text.split(/[\s,]+/).filter((v) => v !== '');
+  return sourceRanges(values, (_i, value) => {
+    throw new ConfigError(`${what}: '${value}' is not an address or a CIDR range (e.g. 172.16.0.0/12).`);
+  });
 }
 
 export function parsePort(text: string, what: string): number {

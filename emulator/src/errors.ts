@@ -55,6 +55,17 @@ const NOT_FOUND_HINT =
   'If you recently deleted this secret you may be able to recover it using the correct recovery command. ' +
   'For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182';
 
+/** Why writes cannot be stored now (durability/causes.ts), in a client's words: no paths, no codes. */
+const STORAGE_PROBLEM = {
+  lost:
+    "the emulator's data directory was removed or replaced while it was running, so nothing written now would survive a restart. " +
+    'Reads still answer from the data opened at start. Restore the data directory and restart the emulator.',
+  full: "the disk holding the emulator's data directory is full. Writes are taken again once space is freed; reads still work.",
+  readOnly: "the emulator's data directory is on a read-only file system. Writes are taken again once it is writable; reads still work.",
+  permission: 'the emulator is not permitted to write to its data directory. Writes are taken again once it is; reads still work.',
+  io: "the disk holding the emulator's data directory reported an I/O error. Retry the request; if this persists, check the disk. Reads still work.",
+} as const;
+
 export const errors = {
   // observed
   secretNotFound: (nameOrId: string) =>
@@ -146,6 +157,19 @@ export const errors = {
   invalidUri: () => new KvError('BadParameter', 'The request URI is not valid.'),
   headersTooLarge: () => new KvError('BadParameter', 'The size of the request headers is too long.'),
   malformedRequest: () => new KvError('BadParameter', 'The request is not a valid HTTP/1.1 request.'),
+  unpairedSurrogate: (where: string) =>
+    new KvError(
+      'BadParameter',
+      `The request body holds a string with an unpaired UTF-16 surrogate (at ${where.startsWith('a property') ? where : `'${where}'`}); ` +
+        'Key Vault stores text as UTF-8, which cannot represent it.',
+    ),
+  imdsForbidden: (address: string) =>
+    new KvError(
+      'Forbidden',
+      `The IMDS token endpoint answers callers on the emulator's machine and the source ranges its configuration names; ${address} is not one of them. ` +
+        'Use the App Service endpoint (IDENTITY_ENDPOINT with IDENTITY_HEADER) from elsewhere, or allow the range (imds.allowedSources).',
+    ),
+  missingHost: () => new KvError('BadParameter', 'The request has no Host header, which HTTP/1.1 requires; send the host name of the vault.'),
   requestTimeout: () => new KvError('RequestTimeout', 'The request was not received completely within the time the server allows.'),
   bodyTooLarge: (limit: number) =>
     new KvError('RequestEntityTooLarge', `The request body is larger than the permitted ${limit} bytes.`),
@@ -225,4 +249,7 @@ export const errors = {
   proxyUnreachable: (target: string, reason: string) => new KvError('BadGateway', `The proxy could not connect to ${target}: ${reason}.`),
   proxyTimeout: (target: string, seconds: number) =>
     new KvError('GatewayTimeout', `The proxy could not connect to ${target} within ${seconds} seconds.`),
+  // Storage that cannot take writes (durability/guard.ts): Key Vault's code for a service in trouble.
+  storageUnavailable: (cause: keyof typeof STORAGE_PROBLEM, context: 'write' | 'health' = 'write') =>
+    new KvError('ServiceUnavailable', `${context === 'write' ? 'The write was not stored' : 'The emulator cannot store writes'}: ${STORAGE_PROBLEM[cause]}`),
 };

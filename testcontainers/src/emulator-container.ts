@@ -15,6 +15,8 @@ export const CONFIG_PATH = '/config/emulator.json';
 export const DATA_DIR = '/data';
 export const DEFAULT_IMAGE = 'kv-emulator:latest';
 export const ADMIN_KEY_HEADER = 'x-kv-emulator-admin-key';
+/** The private address ranges (RFC 1918, RFC 4193) container networks and their gateways use. */
+export const PRIVATE_NETWORK_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
 /** The emulator's config file (see the README and docs/identity-config.md); checked by the emulator at start. */
 export interface EmulatorConfigFile {
@@ -96,6 +98,18 @@ export class KeyVaultEmulatorContainer extends GenericContainer {
 
   withIdentityHeader(identityHeader: string): this {
     return this.withConfig({ identityHeader });
+  }
+
+  /**
+   * Lets the emulator's IMDS token endpoint answer callers in these ranges (CIDR), besides the
+   * container's own loopback; it refuses others with 403, as Azure's IMDS is reachable only from inside
+   * its machine. A request from the host to the mapped port arrives from the container network's
+   * gateway, so a test calling IMDS from the host (AZURE_POD_IDENTITY_AUTHORITY_HOST) needs that range,
+   * for example PRIVATE_NETWORK_RANGES. The module's own credential (getCredential) uses the App Service
+   * endpoint, which needs no such range.
+   */
+  withImdsAllowedSources(...ranges: string[]): this {
+    return this.withConfig({ imds: { allowedSources: ranges } });
   }
 
   override withNetworkAliases(...networkAliases: string[]): this {

@@ -6,6 +6,7 @@ export {
   DEFAULT_IMAGE,
   EMULATOR_PORT,
   KeyVaultEmulatorContainer,
+  PRIVATE_NETWORK_RANGES,
   StartedKeyVaultEmulatorContainer,
   containerConfig,
   defaultVaultOf,

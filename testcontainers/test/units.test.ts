@@ -1,7 +1,7 @@
 // What the module decides without a container: the config file it writes, the command, vault URLs,
 // the token request's resource, and how its agent resolves *.localhost names.
 import { describe, expect, it } from 'vitest';
-import { CONFIG_PATH, containerConfig, defaultVaultOf, emulatorCommand, KeyVaultEmulatorContainer, localhostLookup, resourceFromScopes, vaultUrlFor } from '../src/index.js';
+import { CONFIG_PATH, containerConfig, PRIVATE_NETWORK_RANGES, defaultVaultOf, emulatorCommand, KeyVaultEmulatorContainer, localhostLookup, resourceFromScopes, vaultUrlFor } from '../src/index.js';
 
 const lookup = (host: string, name: string, all = false) =>
   new Promise<unknown>((resolve, reject) =>
@@ -30,6 +30,13 @@ describe('container config', () => {
     expect(command[0]).toBe('start');
     expect(command.slice(command.indexOf('--host'), command.indexOf('--host') + 2)).toEqual(['--host', '0.0.0.0']);
     expect(command.slice(command.indexOf('--config'), command.indexOf('--config') + 2)).toEqual(['--config', CONFIG_PATH]);
+  });
+
+  it('names the ranges IMDS answers besides loopback in the config file (withImdsAllowedSources)', () => {
+    const container = new KeyVaultEmulatorContainer().withConfig({ logLevel: 'info' }).withImdsAllowedSources(...PRIVATE_NETWORK_RANGES);
+    const config = (container as unknown as { config: Record<string, unknown> }).config;
+    expect(config).toEqual({ logLevel: 'info', imds: { allowedSources: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] } });
+    expect(containerConfig(config, { adminKey: 'k', identityHeader: 'h', aliases: [] }).imds).toEqual(config.imds);
   });
 
   it('refuses a config that is not an object', () => {

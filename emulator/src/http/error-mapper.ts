@@ -77,9 +77,16 @@ function drainRatherThanClose(request: FastifyRequest, reply: FastifyReply): voi
   if (Number.isInteger(declared) && declared <= DRAIN_LIMIT) reply.removeHeader('connection');
 }
 
-export function installErrorMapper(app: FastifyInstance, notFound: (request: FastifyRequest) => KvError): void {
+export interface ErrorMapperOptions {
+  /** Names a storage failure (disk full, read-only...) as the 503 a client gets; undefined for other errors. */
+  storageFault?: (error: unknown) => KvError | undefined;
+}
+
+export function installErrorMapper(app: FastifyInstance, notFound: (request: FastifyRequest) => KvError, options: ErrorMapperOptions = {}): void {
   app.setErrorHandler((error: FastifyError | KvError, request, reply) => {
     if (error instanceof KvError) return sendError(reply, error);
+    const storage = options.storageFault?.(error);
+    if (storage) return sendError(reply, storage);
     if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRatherThanClose(request, reply);
     const mapped = fromFastify(error as FastifyError, request);
     if (mapped.code === 'InternalServerError') request.log.error({ err: error }, 'unexpected error');

@@ -1,5 +1,6 @@
 // The request pipeline: one onRequest hook, synchronous unless a token is seen for the first time or a
 // fault delays the answer. In order:
+//   0. every request: an HTTP/1.1 request without a Host header is refused (400, in the envelope);
 //   1. every request: request id, the echo of x-ms-client-request-id, the headers every Key Vault
 //      response carries (spec §4), and the request context (origin, addressed vault, the route's surface
 //      and permission, read once).
@@ -14,7 +15,7 @@
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { errors } from '../errors.js';
+import { errors, KvError } from '../errors.js';
 import type { TokenClaims, TokenService } from '../identity/tokens.js';
 import { unauthorized } from '../identity/tokens.js';
 import { cloudOfVaultHost } from '../vault/clouds.js';
@@ -23,6 +24,7 @@ import type { VaultService } from '../vault/vaults.js';
 import { networkInfo } from '../network/evaluate.js';
 import { checkApiVersion } from './api-version.js';
 import { clientAddressOf, connectionTagOf } from './connections.js';
+import { errorBody, statusOf } from './error-mapper.js';
 import { originOf } from './ids.js';
 
 /** What a data-plane route needs the caller to be allowed to do. */
@@ -166,6 +168,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   };
 
   app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') return done(errors.missingHost());
     const config = request.routeOptions.config;
     const surface = config?.surface ?? 'data';
     const clientRequestId = request.headers['x-ms-client-request-id'];
@@ -214,15 +217,27 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
 
 /**
  * Every answer waits until the writes made before it are committed (store/commit-group.ts): a client is
- * never told of a write a crash could still take away, nor shown one. A failed commit answers 500.
+ * never told of a write a crash could still take away, nor shown one. If the commit fails, the answer
+ * becomes the error the store names (a storage fault: 503 ServiceUnavailable, in the envelope), whatever
+ * the answer was going to be, an error answer included: Fastify gives an error raised while an error
+ * answer is sent its own body, not ours, so the answer is rewritten here instead.
  */
 export function installDurableAnswers(app: FastifyInstance, commits: { settled(): Promise<void> | undefined }): void {
-  app.addHook('onSend', (_request, _reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const settled = commits.settled();
     if (!settled) return done(null, payload);
     settled.then(
       () => done(null, payload),
-      (error: Error) => done(error),
+      (error: unknown) => {
+        let answer: KvError;
+        if (error instanceof KvError) answer = error;
+        else {
+          request.log.error({ err: error }, 'a commit failed');
+          answer = errors.internal();
+        }
+        reply.code(statusOf(answer)).type('application/json; charset=utf-8');
+        done(null, JSON.stringify(errorBody(answer)));
+      },
     );
   });
 }

@@ -17,12 +17,29 @@
 // answer too: SQLite's count of changed rows tells that something was.
 // Reads on the connection see the group's writes at once; answers are held until the commit, so no client
 // is told about a write that a crash could still take away.
+// With a guard (durability/guard.ts), a group does not start while the storage cannot keep it, a failed
+// commit or sync reaches its waiters as the guard names it (a storage fault), and a commit is
+// acknowledged only if the guard finds it durable where it must be. If SQLite rolls back the whole
+// transaction on its own (a full disk can make it), the group's waiters fail at once: nothing of the
+// group was kept, and a later group must not acknowledge it.
 import type { SqliteDatabase } from './database.js';
 
 type Waiter = { resolve: () => void; reject: (error: unknown) => void };
 
 /** Makes every commit made so far durable; calls back once it is (or with why not). */
 export type Sync = (done: (error?: Error | null) => void) => void;
+
+/** What the store asks about its storage before taking and acknowledging writes (durability/guard.ts). */
+export interface CommitGuard {
+  /** Throws to refuse a write before anything of it is written. */
+  beforeWrite(): void;
+  /** After a commit, before its sync: an error to fail its waiters with instead of acknowledging them. */
+  beforeAcknowledge(): Error | undefined;
+  /** Waiters were told their writes are stored (storage that failed works again). */
+  acknowledged(): void;
+  /** A write, commit or sync failed: the error its waiters and callers get instead. */
+  failed(error: unknown): unknown;
+}
 
 export class CommitGroup {
   private open = false;
@@ -41,6 +58,7 @@ export class CommitGroup {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly sync?: Sync,
+    private readonly options: { guard?: CommitGuard } = {},
   ) {
     this.stmt = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -61,23 +79,65 @@ export class CommitGroup {
   /** Runs `work` atomically within the current group (see above). */
   run<T>(work: () => T): T {
     if (!this.db.inTransaction) {
-      this.stmt.begin.run();
+      // A group still open without a transaction was rolled back by SQLite: nothing of it was kept.
+      if (this.open) this.abandon(new Error('The group transaction was rolled back.'));
+      this.options.guard?.beforeWrite();
+      try {
+        this.stmt.begin.run();
+      } catch (error) {
+        throw this.translate(error);
+      }
+      // Commits made outside a group since the last sync are still to be synced, whatever becomes of this group.
+      if (this.sync && this.changes() !== this.changesCovered) this.committedSinceSync = true;
       this.open = true;
       setImmediate(() => this.flush());
     }
-    this.stmt.savepoint.run();
     let result: T;
     try {
+      this.stmt.savepoint.run();
       result = work();
+      this.stmt.release.run();
     } catch (error) {
+      const failure = this.translate(error);
       if (this.db.inTransaction) {
-        this.stmt.rollbackTo.run();
-        this.stmt.release.run();
+        try {
+          this.stmt.rollbackTo.run();
+          this.stmt.release.run();
+        } catch (rollbackError) {
+          this.abandonTransaction(rollbackError);
+        }
+      } else if (this.open) {
+        this.abandon(failure);
       }
-      throw error;
+      throw failure;
     }
-    this.stmt.release.run();
     return result;
+  }
+
+  /** The error callers and waiters get for `error` (the guard's name for a storage failure). */
+  private translate(error: unknown): unknown {
+    return this.options.guard ? this.options.guard.failed(error) : error;
+  }
+
+  /** The open group cannot be committed: roll back what is left of it, and fail its waiters. */
+  private abandonTransaction(error: unknown): void {
+    try {
+      if (this.db.inTransaction) this.stmt.rollback.run();
+    } catch {
+      // the connection has rolled back on its own
+    }
+    this.abandon(this.translate(error));
+  }
+
+  /** The open group's transaction is gone: its waiters fail (nothing of it was kept), and listeners hear why. */
+  private abandon(failure: unknown): void {
+    this.open = false;
+    this.forgetRolledBack();
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.pending = undefined;
+    for (const listener of this.failureListeners) listener(failure);
+    for (const waiter of waiters) waiter.reject(failure);
   }
 
   /** Resolves once everything written so far is committed (and synced); undefined when nothing is waiting. */
@@ -116,7 +176,7 @@ export class CommitGroup {
     try {
       this.stmt.commit.run();
     } catch (error) {
-      failure = error;
+      failure = this.translate(error);
       try {
         if (this.db.inTransaction) this.stmt.rollback.run();
       } catch {
@@ -124,18 +184,33 @@ export class CommitGroup {
       }
     }
     if (failure !== undefined) {
+      this.forgetRolledBack();
       for (const listener of this.failureListeners) listener(failure);
       for (const waiter of waiters) waiter.reject(failure);
       return;
     }
     for (const listener of this.commitListeners) listener();
     if (!this.sync) {
-      for (const waiter of waiters) waiter.resolve();
+      const refused = this.options.guard?.beforeAcknowledge();
+      if (!refused) this.options.guard?.acknowledged();
+      for (const waiter of waiters) {
+        if (refused) waiter.reject(refused);
+        else waiter.resolve();
+      }
       return;
     }
     this.committedSinceSync = true;
     this.unsynced.push(...waiters);
     this.startSync();
+  }
+
+  /**
+   * SQLite counts the changes of a rolled-back group too: they need no sync, and an answer that follows
+   * them (a read) must not wait for one, nor fail with it. Commits made before the group are already
+   * marked (run), so nothing that needs a sync is forgotten.
+   */
+  private forgetRolledBack(): void {
+    if (this.sync) this.changesCovered = this.changes();
   }
 
   /** Starts a sync for the commits made so far, unless one is under way (its end starts the next). */
@@ -151,14 +226,26 @@ export class CommitGroup {
     this.unsynced = [];
     this.committedSinceSync = false;
     this.changesCovered = this.changes();
+    // Committed where the guard says nothing lasts (the data directory is gone): no sync, nobody is told.
+    // Looked at before the sync rather than after it: a file looked at just after its sync costs the
+    // event loop several times more, and a write that meets the directory's removal during its sync was
+    // as good as acknowledged before it.
+    const refused = this.options.guard?.beforeAcknowledge();
+    if (refused) {
+      for (const listener of this.failureListeners) listener(refused);
+      for (const waiter of waiters) waiter.reject(refused);
+      return;
+    }
     this.syncing = true;
     this.sync((error) => {
       this.syncing = false;
-      if (error) {
-        // Committed, but not known to be on disk: nobody is told it is.
-        for (const listener of this.failureListeners) listener(error);
-        for (const waiter of waiters) waiter.reject(error);
+      // Committed, but not known to be on disk: nobody is told it is.
+      const failure = error ? this.translate(error) : undefined;
+      if (failure) {
+        for (const listener of this.failureListeners) listener(failure);
+        for (const waiter of waiters) waiter.reject(failure);
       } else {
+        this.options.guard?.acknowledged();
         for (const waiter of waiters) waiter.resolve();
       }
       if (this.unsynced.length > 0 || this.committedSinceSync) this.startSync();

@@ -3,7 +3,7 @@
 // before answers with durability "full" (store/commit-group.ts, store/database.ts walSync), and the log
 // checkpointed in the background (store/checkpointer.ts).
 import { WalCheckpointer, type CheckpointerOptions } from './checkpointer.js';
-import { CommitGroup } from './commit-group.js';
+import { CommitGroup, type CommitGuard } from './commit-group.js';
 import { openDatabase, walSync, type SqliteDatabase } from './database.js';
 
 export interface StorageOptions {
@@ -13,6 +13,8 @@ export interface StorageOptions {
   durability: 'full' | 'normal';
   /** Diagnostics of the background checkpoints. */
   checkpoints?: Pick<CheckpointerOptions, 'onCheckpoint' | 'onMainCheckpoint' | 'onUnavailable'>;
+  /** Makes the guard of the commits from the files the database was opened in (durability/guard.ts). */
+  guard?: (files: readonly string[]) => CommitGuard;
 }
 
 export interface Storage {
@@ -26,7 +28,8 @@ export function openStorage(options: StorageOptions): Storage {
   const { file } = options;
   const wal = file !== undefined && options.durability === 'full' ? walSync(file) : undefined;
   const db = openDatabase({ ...(file !== undefined && { file }), synchronous: 'NORMAL', autoCheckpoint: false });
-  const commits = new CommitGroup(db, wal?.sync);
+  const guard = file !== undefined && options.guard ? options.guard([file, `${file}-wal`]) : undefined;
+  const commits = new CommitGroup(db, wal?.sync, guard ? { guard } : {});
   const checkpointer = file === undefined ? undefined : new WalCheckpointer({ db, file, ...options.checkpoints });
   if (checkpointer) commits.onCommit(() => checkpointer.committed());
   return {

@@ -14,6 +14,12 @@ export const LIMITS = {
 } as const;
 
 const NAME = /^[0-9a-zA-Z-]+$/;
+/** A UTF-16 surrogate that is not half of a pair: such a string has no UTF-8 form (http/text.ts). */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function hasUnpairedSurrogate(text: string): boolean {
+  return UNPAIRED_SURROGATE.test(text);
+}
 const VERSION = /^[0-9a-fA-F]{32}$/;
 
 export function checkName(name: string): void {

@@ -13,6 +13,7 @@ import { parsePrincipal } from '../../identity/config.js';
 import { defaultAssertionFor, defaultCredentialPrincipal, environmentFor, issueFor, mintAssertion } from '../../identity/issuance.js';
 import type { Directory, Principal, PrincipalKind } from '../../identity/principals.js';
 import type { TokenService } from '../../identity/tokens.js';
+import { CLOCK_RANGE } from '../../vault/clock.js';
 import type { Clock } from '../../vault/ports.js';
 
 export interface AdminIdentityOptions {
@@ -217,7 +218,8 @@ export function adminIdentityRoutes(app: FastifyInstance, options: AdminIdentity
     const issuer = optionalText(b, 'issuer');
     const tenantId = optionalText(b, 'tenantId');
     const lifetimeSeconds = optionalInteger(b, 'lifetimeSeconds', 1, MAX_LIFETIME);
-    const issuedAt = optionalInteger(b, 'issuedAt', 0, 2 ** 40);
+    // Within the clock's range, so that the token's dates are ones every SDK parses (vault/clock.ts).
+    const issuedAt = optionalInteger(b, 'issuedAt', CLOCK_RANGE.min / 1000, CLOCK_RANGE.max / 1000);
     const issued = await issueFor(tokens, principal, {
       audience,
       ...(issuer !== undefined && { issuer }),

@@ -30,6 +30,8 @@ export interface AdminOptions {
   afterClockMove?: () => void;
   /** Where vaults live in ARM ids (private endpoint connection ids). */
   location: ArmLocation;
+  /** Why the emulator cannot store writes now (health answers it, 503), or undefined. */
+  health?: () => KvError | undefined;
 }
 
 const admin = { config: { surface: 'admin' as const } };
@@ -116,7 +118,11 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     );
   });
 
-  app.get('/_emulator/health', { config: { surface: 'public' as const } }, async (_request, reply) => json(reply, 200, { status: 'ok' }));
+  app.get('/_emulator/health', { config: { surface: 'public' as const } }, async (_request, reply) => {
+    const problem = options.health?.();
+    if (problem) throw problem;
+    return json(reply, 200, { status: 'ok' });
+  });
 
   app.get('/_emulator/info', admin, async (request, reply) => json(reply, 200, options.info(request)));
 
@@ -131,12 +137,14 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     const offsetMs = b.offsetSeconds === undefined ? undefined : number(b.offsetSeconds, 'offsetSeconds') * 1000;
     const at = b.now === undefined ? undefined : time(b.now, 'now');
     const advanceMs = b.advanceSeconds === undefined ? undefined : number(b.advanceSeconds, 'advanceSeconds') * 1000;
-    if (b.reset === true) clock.reset();
-    if (b.frozen === true) clock.freeze();
-    if (offsetMs !== undefined) clock.setOffset(offsetMs);
-    if (at !== undefined) clock.set(at);
-    if (advanceMs !== undefined) clock.advance(advanceMs);
-    if (b.frozen === false) clock.unfreeze();
+    // All or nothing: a change that would leave the clock's range is refused before any step applies.
+    clock.apply({
+      ...(b.reset === true && { reset: true }),
+      ...(offsetMs !== undefined && { offsetMs }),
+      ...(at !== undefined && { at }),
+      ...(advanceMs !== undefined && { advanceMs }),
+      ...(typeof b.frozen === 'boolean' && { frozen: b.frozen }),
+    });
     secrets.purgeExpired();
     options.afterClockMove?.();
     return json(reply, 200, presentClock(clock.state()));
