@@ -471,7 +471,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       app.log.warn(`port ${preferred} is in use: the HTTPS proxy listens on a free port instead (kv-emulator env --proxy prints it)`);
       return proxy.listen({ hosts, port: 0 });
     });
-    proxyStarted.catch((error: Error) => app.log.error({ err: error }, 'the HTTPS proxy could not listen'));
+    // The CLI says why in one line and stops (main.ts); here it is only kept from going unhandled.
+    proxyStarted.catch((error: Error) => app.log.debug({ err: error }, 'the HTTPS proxy could not listen'));
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);

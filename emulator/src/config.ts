@@ -340,7 +340,8 @@ export function readConfigFile(file: string): Partial<EmulatorConfig> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte-order mark (what PowerShell's Out-File and Set-Content write) is not JSON, but not the user's mistake.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigError(`The config file ${path} is not valid JSON: ${(error as Error).message}`);
   }

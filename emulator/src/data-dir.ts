@@ -4,8 +4,8 @@
 // nothing is written, but existing files are reused (so a trusted CA stays trusted); missing ones are
 // generated for this run only.
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { SigningKey } from './identity/tokens.js';
 import { canonicalName, createCa, createServerCertificate, describeCertificate, DEFAULT_SERVER_NAMES, type TlsMaterial } from './tls/certificates.js';
@@ -60,7 +60,7 @@ class Dir {
     private readonly root: string,
     private readonly persist: boolean,
   ) {
-    if (persist) mkdirSync(root, { recursive: true });
+    if (persist) makeDirectory(root);
   }
 
   path(name: string): string {
@@ -86,6 +86,41 @@ class Dir {
     const created = await generate();
     this.write(name, created, secret);
     return created;
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever on a path it cannot create under
+ * some file systems (/proc), and reports a file in the way as EEXIST on the path asked for. Here a path,
+ * or a part of it, that exists but is not a directory fails with ENOTDIR naming that part (the CLI's
+ * start failure turns it into one line, durability/causes.ts).
+ */
+export function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  let at = resolve(path);
+  for (;;) {
+    let stats;
+    try {
+      stats = statSync(at);
+    } catch (error) {
+      // ENOTDIR: a part above is a file, found on the way up.
+      const code = (error as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      missing.unshift(at);
+      if (dirname(at) === at) break;
+      at = dirname(at);
+      continue;
+    }
+    if (!stats.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path: at, syscall: 'mkdir' });
+    break;
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      // Made meanwhile by another process starting on the same directory.
+      if ((error as { code?: string }).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
+    }
   }
 }
 
