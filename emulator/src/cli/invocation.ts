@@ -7,7 +7,7 @@ import { DEFAULTS } from '../config.js';
 
 /** Whether this process was started by npm (npx, npm exec, npm start, npm run, npm test). */
 export function launchedThroughNpm(env: NodeJS.ProcessEnv): boolean {
-  return env.npm_command !== undefined || env.npm_lifecycle_event !== undefined;
+  return Boolean(env.npm_command) || Boolean(env.npm_lifecycle_event);
 }
 
 /** The command to type to run kv-emulator again the way this process was run. */
