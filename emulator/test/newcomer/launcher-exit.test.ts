@@ -3,7 +3,7 @@
 // npm (or the shell between them) has gone, whether npm was asked to stop (SIGTERM, which npm passes to
 // its shell only) or killed outright (SIGKILL, which the shell survives). Started directly, a parent that
 // exits on purpose (a subshell that backgrounds it, nohup) leaves it running.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
