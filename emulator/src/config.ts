@@ -119,7 +119,8 @@ export class ConfigError extends Error {
 type Raw = Record<string, unknown>;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KNOWN_KEYS = new Set([
+/** Top-level settings of the config file that this module reads. */
+export const KNOWN_KEYS = new Set([
   '$schema',
   'host',
   'port',
