@@ -481,6 +481,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     await dispatcher.close();
     await proxy?.close();
     await storage.close();
+    // A new token-signing key is written before the process may exit (data-dir.ts).
+    await material.signingKey.catch(() => undefined);
   });
 
   return {

@@ -127,6 +127,21 @@ async function start(args: string[]): Promise<number> {
     }
     throw error;
   }
+  // Before listening: a signal that came between the banner and its handler used to end the process at
+  // once, before what is written at a close (a new token-signing key) was.
+  let closing = false;
+  let listening = false;
+  const stop = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    if (listening) process.stdout.write(`\n${signal}: stopping the emulator\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await emulator.app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   try {
     await emulator.app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -152,6 +167,7 @@ async function start(args: string[]): Promise<number> {
     process.stderr.write(`kv-emulator: ${line ?? `the HTTPS proxy cannot listen on port ${String(config.proxyPort)}: ${(error as Error).message}`}\n`);
     return 1;
   }
+  listening = true;
   const address = emulator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = `https://localhost${portSuffix(port)}`;
@@ -165,18 +181,6 @@ async function start(args: string[]): Promise<number> {
     }),
   );
 
-  let closing = false;
-  const stop = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    process.stdout.write(`\n${signal}: stopping the emulator\n`);
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    await emulator.app.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
   // Started through npm (`npx kv-emulator start &`): killing npm's pid stops the emulator too.
   watchLauncher({ env: process.env, onGone: (pid) => void stop(`the process that started the emulator (pid ${pid}) has exited`) });
   return -1;

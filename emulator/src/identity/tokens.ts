@@ -54,7 +54,11 @@ export interface IssuedToken {
 export interface TokenServiceOptions {
   clock: Clock;
   tenantId: string;
-  key: SigningKey;
+  /**
+   * The signing key, or its promise while it is being generated (data-dir.ts: a new data directory's
+   * key is made in the background, after the server listens); everything that signs or verifies waits for it.
+   */
+  key: SigningKey | Promise<SigningKey>;
   /** Resources (besides https://vault.azure.net) the emulator advertises in its challenges. */
   extraAudiences?: string[];
   defaultLifetimeSeconds?: number;
@@ -96,8 +100,12 @@ export class TokenService {
     return this.options.tenantId;
   }
 
-  get publicJwk(): JWK {
-    return this.options.key.publicJwk;
+  private async key(): Promise<SigningKey> {
+    return this.options.key;
+  }
+
+  async publicJwk(): Promise<JWK> {
+    return (await this.key()).publicJwk;
   }
 
   issuers(tenantId = this.options.tenantId): string[] {
@@ -126,6 +134,7 @@ export class TokenService {
     const tid = request.tenantId ?? this.options.tenantId;
     const v2 = request.version === '2.0';
     const [v1Issuer, v2Issuer] = this.issuers(tid);
+    const key = await this.key();
     const token = await new SignJWT({
       ...request.extraClaims,
       tid,
@@ -137,18 +146,18 @@ export class TokenService {
       uti: randomUUID().replaceAll('-', ''),
       ver: v2 ? '2.0' : '1.0',
     })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid, x5t: this.options.key.kid })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid, x5t: key.kid })
       .setAudience(request.audience)
       .setIssuer(request.issuer ?? (v2 ? v2Issuer! : v1Issuer!))
       .setIssuedAt(nowSeconds)
       .setNotBefore(nowSeconds)
       .setExpirationTime(nowSeconds + lifetime)
-      .sign(this.options.key.privateKey);
+      .sign(key.privateKey);
     return { token, expiresOn: nowSeconds + lifetime, expiresIn: lifetime };
   }
 
-  get keyId(): string {
-    return this.options.key.kid;
+  async keyId(): Promise<string> {
+    return (await this.key()).kid;
   }
 
   /**
@@ -156,13 +165,14 @@ export class TokenService {
    * federation (a stand-in for a Kubernetes or CI token issuer).
    */
   async signAssertion(claims: Record<string, unknown>): Promise<string> {
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid }).sign(this.options.key.privateKey);
+    const key = await this.key();
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
   }
 
   /** Whether `token` carries a valid signature of the emulator's key (claims are not judged). */
   async hasOwnSignature(token: string): Promise<boolean> {
     try {
-      await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER });
+      await jwtVerify(token, (await this.key()).publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER });
       return true;
     } catch {
       return false;
@@ -185,7 +195,7 @@ export class TokenService {
     let payload: JWTPayload;
     try {
       // Lifetime is checked below, against both clocks; here only signature and structure.
-      ({ payload } = await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER }));
+      ({ payload } = await jwtVerify(token, (await this.key()).publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER }));
     } catch (error) {
       throw this.verificationError(error, token, challenge);
     }
