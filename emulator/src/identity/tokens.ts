@@ -216,9 +216,14 @@ export class TokenService {
   verified(token: string, challenge: () => string): TokenClaims | undefined {
     const cached = this.cache.get(token);
     if (!cached) return undefined;
-    const problem = lifetimeProblem(cached, Math.floor(this.options.clock.now() / 1000));
+    return this.stillValid(cached, challenge);
+  }
+
+  /** Claims this service verified before (the pipeline keeps them per connection), judged again for lifetime. */
+  stillValid(claims: TokenClaims, challenge: () => string): TokenClaims {
+    const problem = lifetimeProblem(claims, Math.floor(this.options.clock.now() / 1000));
     if (problem) throw unauthorized(problem, challenge());
-    return cached;
+    return claims;
   }
 
   private checkClaims(claims: TokenClaims, challenge: string): void {
