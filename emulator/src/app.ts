@@ -27,6 +27,7 @@ import { describeChange, StorageGuard } from './durability/guard.js';
 import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { realismStep } from './http/realism.js';
+import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -317,6 +318,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     : undefined;
   const app = Fastify({
     logger: options.logger ?? false,
+    // Each request's child logger is made only when it logs (http/request-logger.ts).
+    ...(options.logger !== undefined && options.logger !== false && { childLoggerFactory: lazyChildLoggerFactory }),
     ...(useHttps
       ? { https: { key: material.tls.key, cert: material.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs, SNICallback: sni!.callback, ...serverOptions } }
       : { http: serverOptions }),

@@ -91,6 +91,7 @@ export class CommitGroup {
       if (this.sync && this.changes() !== this.changesCovered) this.committedSinceSync = true;
       this.open = true;
       setImmediate(() => this.flush());
+      return this.runFirst(work);
     }
     let result: T;
     try {
@@ -112,6 +113,28 @@ export class CommitGroup {
       throw failure;
     }
     return result;
+  }
+
+  /**
+   * The first unit of a group is alone in its transaction: it needs no savepoint of its own (two
+   * statements fewer, a tenth of what storing a version costs), and if it fails the transaction is rolled
+   * back whole and the group closed, which leaves what a savepoint would have left: nothing.
+   */
+  private runFirst<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      const failure = this.translate(error);
+      try {
+        if (this.db.inTransaction) this.stmt.rollback.run();
+      } catch {
+        // the connection has rolled back on its own
+      }
+      // No answer waits on this group yet (answers ask after their work); the scheduled commit finds it closed.
+      this.open = false;
+      this.forgetRolledBack();
+      throw failure;
+    }
   }
 
   /** The error callers and waiters get for `error` (the guard's name for a storage failure). */
