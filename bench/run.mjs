@@ -49,6 +49,8 @@ import {
 
 const QUICK = process.argv.includes('--quick');
 const WRITE = process.argv.includes('--write');
+/** Only rewrite the tables of docs/performance.md and README.md from bench/results.json (after a change of their layout). */
+const REWRITE = process.argv.includes('--rewrite');
 const PARTS = ['starts', 'journeys', 'contracts', 'load', 'scale', 'commits', 'proxy'];
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const ROUNDS = QUICK ? 1 : 5;
@@ -82,8 +84,8 @@ const BUDGET = {
 
 /** About how long each part takes on the 2-core machine the figures come from, in seconds. */
 const ESTIMATES = QUICK
-  ? { starts: 25, journeys: 10, contracts: 0, load: 150, scale: 35, commits: 15, proxy: 25 }
-  : { starts: 70, journeys: 12, contracts: 150, load: 660, scale: 130, commits: 35, proxy: 75 };
+  ? { starts: 20, journeys: 5, contracts: 0, load: 125, scale: 30, commits: 5, proxy: 15 }
+  : { starts: 25, journeys: 5, contracts: 75, load: 610, scale: 75, commits: 10, proxy: 25 };
 
 const selected = PARTS.filter((part) => (ONLY ? ONLY.includes(part) : true) && !(QUICK && part === 'contracts'));
 if (ONLY?.some((part) => !PARTS.includes(part))) {
@@ -537,7 +539,7 @@ function figures(results) {
   if (k) row({ name: `\`npm test\`'s contract project (${k.tests})`, value: k.seconds, unit: 's', headline: 'The contract tests (real SDKs against the emulator)' });
   if (l) {
     const rate = (r, reference, refRps, ratio, budget, check, headline) =>
-      row({ name: `${r.operation}, requests/s`, value: r.emulatorRps, reference: `${reference} ${refRps}`, ratio, ...(budget && { budget, check }), ...(headline && { headline }) });
+      row({ name: r.operation, value: r.emulatorRps, unit: 'requests/s', reference: `${reference} ${refRps}/s`, ratio, ...(budget && { budget, check }), ...(headline && { headline }) });
     rate(l.get, 'bare Fastify', l.get.bareRps, l.get.ratio, `≥ ${BUDGET.getRatio}`, (v) => v >= BUDGET.getRatio, 'Authenticated gets against bare Fastify (bench load generator)');
     if (l.getCli) rate({ operation: `GET /secrets/{name}, the autocannon command at ${l.getCli.connections} connections` , emulatorRps: l.getCli.emulatorRps }, 'bare Fastify', l.getCli.bareRps, l.getCli.ratio, `≥ ${BUDGET.getCliRatio}`, (v) => v >= BUDGET.getCliRatio, `Authenticated gets against bare Fastify (autocannon, ${l.getCli.connections} connections)`);
     rate(l.list, 'bare Fastify', l.list.bareRps, l.list.ratio, `≥ ${BUDGET.listRatio}`, (v) => v >= BUDGET.listRatio, 'A page of 25 against bare Fastify');
@@ -546,7 +548,7 @@ function figures(results) {
     rate({ ...l.set, operation: `${l.set.operation}, durable` }, 'bare Fastify', l.set.bareRps, l.set.ratio);
     rate({ ...l.set, operation: `${l.set.operation}, durable` }, "bare Fastify doing the emulator's storage work", l.set.storageRps, l.set.storageRatio);
     rate(l.setNormal, 'bare Fastify', l.setNormal.bareRps, l.setNormal.ratio);
-    row({ name: 'The least durable write (one row synced before the answer) against bare Fastify, requests/s', value: l.set.floorRps, reference: `bare Fastify ${l.set.bareRps}`, ratio: l.set.floorVsBareRatio });
+    row({ name: 'The least durable write (one row synced before the answer) against bare Fastify', value: l.set.floorRps, unit: 'requests/s', reference: `bare Fastify ${l.set.bareRps}/s`, ratio: l.set.floorVsBareRatio });
     for (const op of ['get', 'list']) rate(l[op], "bare Fastify doing the emulator's storage work", l[op].storageRps, l[op].storageRatio);
     for (const op of ['get', 'list', 'set']) {
       const r = l[op];
@@ -578,11 +580,11 @@ function figures(results) {
 const valueText = (r) => `${r.value}${r.unit ? ` ${r.unit}` : ''}`;
 
 /** The full table, for the terminal and docs/performance.md. */
-function table(results) {
+function table(results, quick = QUICK) {
   const m = results.machine;
   const lines = [
     `Measured ${m.date.slice(0, 10)} at commit ${m.commit} on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os} (load average ${m.loadAverageAtStart} at the start),`,
-    `by \`npm run bench\`${QUICK ? ' --quick' : ''} in ${round(results.seconds / 60, 1)} minutes. Medians of ${results.load?.rounds ?? ROUNDS} rounds; a ratio is the median of the rounds' ratios, each round's runs seconds apart.`,
+    `by \`npm run bench\`${quick ? ' --quick' : ''} in ${round(results.seconds / 60, 1)} minutes. Medians of ${results.load?.rounds ?? ROUNDS} rounds; a ratio is the median of the rounds' ratios, each round's runs seconds apart.`,
     '',
     '| Figure | Emulator | Reference (same run) | Ratio | Budget |',
     '|---|---|---|---|---|',
@@ -601,7 +603,7 @@ function table(results) {
 function headlines(results) {
   const lines = ['| Figure | Emulator | Against | Budget |', '|---|---|---|---|'];
   for (const r of results.figures.filter((x) => x.headline)) {
-    const against = r.reference ? `${r.ratioText ?? r.ratio ?? ''}${r.ratio !== undefined && !r.ratioText ? ` of ${r.reference}` : ` (${r.reference})`}` : '';
+    const against = !r.reference ? '' : r.ratioText ? `${r.ratioText} (${r.reference})` : r.ratio !== undefined ? `${r.ratio} of ${r.reference}` : r.reference;
     lines.push(`| ${r.headline} | ${valueText(r)} | ${against} | ${r.budget === undefined ? '' : `${r.budget}${r.ok ? '' : ' (missed)'}`} |`);
   }
   lines.push('', `Measured ${results.machine.date.slice(0, 10)} on ${results.machine.cpus} × ${results.machine.cpuModel} (\`npm run bench\`; every figure, its reference and the measurement record: [docs/performance.md](docs/performance.md)).`);
@@ -623,6 +625,15 @@ function replaceBlock(file, block) {
 }
 
 async function main() {
+  if (REWRITE) {
+    const stored = JSON.parse(readFileSync(join(ROOT, 'bench/results.json'), 'utf8'));
+    stored.figures = figures(stored);
+    writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(stored, null, 2)}\n`);
+    replaceBlock('docs/performance.md', table(stored, stored.quick));
+    replaceBlock('README.md', headlines(stored));
+    process.stderr.write('rewrote the tables of docs/performance.md and README.md from bench/results.json\n');
+    return;
+  }
   const started = performance.now();
   const results = { machine: machine() };
   const minutes = Math.round(progress.estimateSeconds / 60);
@@ -661,6 +672,7 @@ async function main() {
     results.proxy = await proxyFigures({ quick: QUICK, log });
   }
   results.seconds = round((performance.now() - started) / 1000, 0);
+  results.quick = QUICK;
   results.figures = figures(results);
   process.stdout.write(`\n${table(results)}\n\n`);
   for (const r of results.figures.filter((x) => x.budget !== undefined)) {
