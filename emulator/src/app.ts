@@ -2,21 +2,25 @@
 // configuration. It never listens (main.ts does); tests use `inject` or listen on port 0.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
+import { AuditLog } from './audit/log.js';
+import { ServiceMetrics } from './audit/metrics.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
+import { auditRowBuilder, installAudit, type Answered } from './http/audit.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { adminLogRoutes } from './http/routes/admin-logs.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
 import { authorityRoutes } from './http/routes/authority.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
@@ -27,6 +31,7 @@ import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
+import { SqliteAuditRepository } from './store/audit-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { openStorage } from './store/storage.js';
@@ -104,6 +109,9 @@ export interface Emulator {
   directory: Directory;
   access: AccessControl;
   db: SqliteDatabase;
+  /** The audit log (undefined when turned off in the config). */
+  audit: AuditLog<Answered> | undefined;
+  metrics: ServiceMetrics;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
 }
@@ -210,6 +218,21 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   installJsonParser(app);
   installDurableAnswers(app, commits);
+  // Audit records and metrics: after the answer is sent (http/audit.ts), batched outside the commits.
+  const placement = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
+  const auditFile = config.auditLog.enabled && config.auditLog.file ? createWriteStream(config.auditLog.file, { flags: 'a' }) : undefined;
+  auditFile?.on('error', (error) => app.log.error({ err: error }, 'the audit log file cannot be written'));
+  const audit = config.auditLog.enabled
+    ? new AuditLog<Answered>({
+        repository: new SqliteAuditRepository(db, commits),
+        build: auditRowBuilder({ placement, defaultVault: config.defaultVault }),
+        retention: { maxRecords: config.auditLog.maxRecords, maxAgeMs: config.auditLog.maxAgeDays * 86_400_000 },
+        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map((row) => row.record).join('\n')}\n`) }),
+        onError: (error) => app.log.error({ err: error }, 'audit records could not be written'),
+      })
+    : undefined;
+  const metrics = new ServiceMetrics();
+  installAudit(app, { log: audit, metrics, defaultVault: config.defaultVault });
   installErrorMapper(app, (request) => notFoundError(app, request));
   installPipeline(app, {
     vaults,
@@ -243,6 +266,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
+  adminLogRoutes(app, { log: audit, metrics, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
@@ -272,10 +296,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
+    audit?.close();
+    if (auditFile) await new Promise<void>((done) => auditFile.end(done));
     await storage.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, audit, metrics, facts };
 }
 
 /**

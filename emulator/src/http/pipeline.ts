@@ -35,6 +35,8 @@ export interface RequestContext {
   /** What a data-plane route needs the caller to be allowed to do. */
   permission: Permission | undefined;
   claims?: TokenClaims;
+  /** How the access check came out, once it ran (http/authorization.ts); audit records read it. */
+  decision?: { model: 'rbac' | 'accessPolicy'; allowed: boolean; assignmentId?: string };
   /** The addressed vault, created on first use unless strict (resolved once, after authentication). */
   vault(): Vault;
 }

@@ -108,6 +108,21 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER secrets_listing_on_insert;
   DROP TRIGGER secrets_listing_on_update;
   `,
+  // 5: audit records (audit/log.ts): the searchable fields of each record beside its AuditEvent JSON,
+  // in the order they were written. No secondary index: records are written far more often than read.
+  `
+  CREATE TABLE audit_records (
+    seq             INTEGER PRIMARY KEY,
+    time            INTEGER NOT NULL,
+    vault           TEXT,
+    operation       TEXT NOT NULL,
+    status          INTEGER NOT NULL,
+    principal       TEXT,
+    appid           TEXT,
+    correlation_id  TEXT,
+    record          TEXT NOT NULL
+  );
+  `,
 ];
 
 /**

@@ -1,0 +1,202 @@
+// The last step of the request pipeline (http/pipeline.ts): after the answer is sent (onResponse), what
+// the request context recorded (vault, caller claims, operation, access decision) and the answer's
+// status and error body become an audit record (audit/record.ts) and the service metrics
+// (audit/metrics.ts). Recorded: every data-plane request (401s as "Authentication", unknown paths as
+// "Unknown"), every change through the admin API (operation names "Emulator..."), and admin reads that
+// disclose values (routes marked `audit: true`). Nothing here delays an answer: the hot path keeps a
+// reference to the request and a few numbers; the record is built when its batch is written.
+// Routes of other surfaces (ARM, say) are recorded when they name an operation: config.auditOperation.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditRow } from '../audit/filter.js';
+import type { AuditLog, NewAuditRow } from '../audit/log.js';
+import type { ServiceMetrics } from '../audit/metrics.js';
+import { buildAuditEvent, tlsVersionName, type ArmPlacement, type RequestSeen } from '../audit/record.js';
+import { clientAddressOf } from './connections.js';
+import { vaultNameFromHost, type Permission, type Surface } from './pipeline.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The operationName of this route's audit records (set for every route when it is added). */
+    auditOperation?: string;
+    /** Record admin reads of this route too (they disclose values). */
+    audit?: boolean;
+  }
+  interface FastifyRequest {
+    /** The body of an error answer, kept for its audit record. */
+    kvAuditError: string | null;
+  }
+}
+
+/** What the hot path keeps of an answered request until its record is written. */
+export interface Answered {
+  request: FastifyRequest;
+  status: number;
+  durationMs: number;
+  time: number;
+  tlsVersion: string | undefined;
+}
+
+/** Key Vault's operationName for each secrets operation (learn.microsoft.com/azure/key-vault/general/logging). */
+const SECRET_OPERATIONS: Record<Permission, string> = {
+  get: 'SecretGet',
+  list: 'SecretList',
+  set: 'SecretSet',
+  update: 'SecretUpdate',
+  delete: 'SecretDelete',
+  backup: 'SecretBackup',
+  restore: 'SecretRestore',
+  recover: 'SecretRecover',
+  purge: 'SecretPurge',
+  getDeleted: 'SecretGetDeleted',
+};
+
+const VERBS: Record<string, string> = { POST: 'Create', PUT: 'Put', PATCH: 'Update', DELETE: 'Delete', GET: 'Get' };
+
+/** The operation name a route's records carry. */
+export function operationNameOf(method: string, url: string, config: { surface?: Surface; permission?: Permission; auditOperation?: string }): string | undefined {
+  if (config.auditOperation) return config.auditOperation;
+  if ((config.surface ?? 'data') === 'data' && config.permission) {
+    if (config.permission === 'list') {
+      if (url.startsWith('/deletedsecrets')) return 'SecretListDeleted';
+      if (url.endsWith('/versions')) return 'SecretListVersions';
+    }
+    return SECRET_OPERATIONS[config.permission];
+  }
+  if (config.surface === 'admin' && url.startsWith('/_emulator/')) {
+    // Emulator + the resource's words + the verb: POST /_emulator/roleAssignments -> EmulatorRoleAssignmentsCreate.
+    const words = url
+      .slice('/_emulator/'.length)
+      .split('/')
+      .filter((part) => part !== '' && !part.startsWith(':') && !part.startsWith('*'))
+      .map((part) => part.replace(/[^A-Za-z0-9]/g, ''))
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1));
+    return `Emulator${words.join('')}${VERBS[method] ?? method}`;
+  }
+  return undefined;
+}
+
+export interface AuditHooksOptions {
+  log: AuditLog<Answered> | undefined;
+  metrics: ServiceMetrics;
+  defaultVault: string;
+}
+
+const tlsVersions = new WeakMap<object, string | undefined>();
+
+function tlsVersionOf(request: FastifyRequest): string | undefined {
+  const socket = request.raw.socket as { getProtocol?: () => string | null };
+  if (tlsVersions.has(socket)) return tlsVersions.get(socket);
+  const version = tlsVersionName(socket.getProtocol?.());
+  tlsVersions.set(socket, version);
+  return version;
+}
+
+const text = (value: unknown, max: number): string | undefined => (typeof value === 'string' && value !== '' ? value.slice(0, max) : undefined);
+
+/**
+ * Installs the hooks. Call before any route is added (route operation names are set as routes are
+ * added).
+ */
+export function installAudit(app: FastifyInstance, options: AuditHooksOptions): void {
+  const { log, metrics } = options;
+  app.decorateRequest('kvAuditError', null);
+
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ??= {}) as { surface?: Surface; permission?: Permission; auditOperation?: string };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const name = operationNameOf(String(methods[0]), route.url ?? route.path, config);
+    if (name !== undefined) config.auditOperation = name;
+  });
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode >= 400 && log !== undefined) {
+      if (typeof payload === 'string') request.kvAuditError = payload;
+      else if (Buffer.isBuffer(payload)) request.kvAuditError = payload.toString('utf8');
+    }
+    done(null, payload);
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const config = request.routeOptions.config as { surface?: Surface; auditOperation?: string; audit?: boolean } | undefined;
+    const surface = request.kv?.surface ?? config?.surface ?? 'data';
+    const status = reply.statusCode;
+    const durationMs = reply.elapsedTime;
+    if (surface === 'data') {
+      const vault = request.kv?.vaultName ?? vaultNameFromHost(request.headers.host, options.defaultVault);
+      const operationName = status === 401 ? 'Authentication' : (config?.auditOperation ?? 'Unknown');
+      metrics.observe({ vault, operationName, status, durationMs });
+    } else if (surface === 'admin') {
+      if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') {
+        if (config?.audit !== true) return done();
+      }
+    } else if (config?.auditOperation === undefined) {
+      return done();
+    }
+    log?.observe({ request, status, durationMs, time: Date.now(), tlsVersion: tlsVersionOf(request) });
+    done();
+  });
+}
+
+/** Builds the stored row of an answered request (runs when its batch is written). */
+export function auditRowBuilder(options: { placement: ArmPlacement; defaultVault: string }): (answered: Answered) => NewAuditRow {
+  return ({ request, status, durationMs, time, tlsVersion }) => {
+    const kv = request.kv as FastifyRequest['kv'] | null;
+    const config = (request.routeOptions.config ?? {}) as { surface?: Surface; auditOperation?: string; url?: string };
+    const surface = kv?.surface ?? config.surface ?? 'data';
+    const params = (request.params ?? {}) as Record<string, string | undefined>;
+    const routeUrl = request.routeOptions.url ?? '';
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    let vault: string | undefined;
+    let objectPath: string | undefined;
+    let operationName: string;
+    if (surface === 'data') {
+      vault = kv?.vaultName ?? vaultNameFromHost(request.headers.host, options.defaultVault);
+      operationName = status === 401 ? 'Authentication' : (config.auditOperation ?? 'Unknown');
+      const name = params.name;
+      if (name !== undefined && name !== '' && routeUrl !== '/secrets/restore') {
+        objectPath = routeUrl.startsWith('/deletedsecrets') ? `/deletedsecrets/${name}` : `/secrets/${name}${params.version ? `/${params.version}` : ''}`;
+      }
+    } else {
+      operationName = config.auditOperation ?? 'Unknown';
+      const named = params.vault ?? (routeUrl.startsWith('/_emulator/vaults/') ? params.name : undefined);
+      if (named !== undefined) vault = named.toLowerCase();
+    }
+    const apiVersion = kv?.apiVersion || text(query['api-version'], 64) || '';
+    const claims = kv?.claims as Record<string, unknown> | undefined;
+    const seen: RequestSeen = {
+      time,
+      durationMs,
+      operationName,
+      apiVersion,
+      ...(vault !== undefined && { vault }),
+      origin: kv?.origin ?? `${request.protocol}://${request.headers.host ?? 'localhost'}`,
+      url: request.url,
+      ...(objectPath !== undefined && { objectPath }),
+      status,
+      callerIp: clientAddressOf(request.socket),
+      ...(text(request.headers['x-ms-client-request-id'], 256) !== undefined && { correlationId: text(request.headers['x-ms-client-request-id'], 256) }),
+      ...(text(request.headers['user-agent'], 512) !== undefined && { userAgent: text(request.headers['user-agent'], 512) }),
+      ...(claims !== undefined && { claims }),
+      ...(kv?.decision !== undefined && { decision: kv.decision }),
+      ...(request.kvAuditError !== null && { errorBody: request.kvAuditError }),
+      ...(tlsVersion !== undefined && { tlsVersion }),
+    };
+    const event = buildAuditEvent(seen, options.placement);
+    const appid = typeof claims?.appid === 'string' ? claims.appid : typeof claims?.azp === 'string' ? claims.azp : undefined;
+    return {
+      time,
+      ...(vault !== undefined && { vault }),
+      operation: operationName,
+      status,
+      ...(typeof claims?.oid === 'string' && { principal: claims.oid }),
+      ...(appid !== undefined && { appid }),
+      ...(seen.correlationId !== undefined && { correlationId: seen.correlationId }),
+      record: JSON.stringify(event),
+    };
+  };
+}
+
+/** The AuditEvent of a stored row (the admin API answers records as they were written). */
+export function eventOf(row: AuditRow): unknown {
+  return JSON.parse(row.record);
+}
