@@ -13,7 +13,7 @@ import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
-import { auditRowBuilder, installAudit, type Answered } from './http/audit.js';
+import { auditRowBuilder, installAudit, type Answered, type RefusedObserver } from './http/audit.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
@@ -191,6 +191,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   };
   reseed();
 
+  let observeRefused: RefusedObserver | undefined;
   const useHttps = options.https ?? true;
   const limits = { ...SERVER_LIMITS, ...options.limits };
   const serverOptions = {
@@ -213,7 +214,10 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     maxRequestsPerSocket: 0,
     return503OnClosing: true,
     clientErrorHandler: handleClientError,
-    frameworkErrors: handleFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      observeRefused?.(request, reply);
+      return handleFrameworkError(error, request, reply);
+    },
   });
 
   installJsonParser(app);
@@ -232,7 +236,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       })
     : undefined;
   const metrics = new ServiceMetrics();
-  installAudit(app, { log: audit, metrics, defaultVault: config.defaultVault });
+  observeRefused = installAudit(app, { log: audit, metrics, defaultVault: config.defaultVault });
   installErrorMapper(app, (request) => notFoundError(app, request));
   installPipeline(app, {
     vaults,

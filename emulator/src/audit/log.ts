@@ -103,15 +103,14 @@ export class AuditLog<T> {
     if (this.pending.length === 0) return;
     const observed = this.pending;
     let rows: NewAuditRow[] = [];
-    try {
-      for (const entry of observed) {
+    for (const entry of observed) {
+      try {
         const row = this.options.build(entry);
         if (row) rows.push(row);
+      } catch (error) {
+        // One record that cannot be built does not take its batch with it.
+        this.options.onError?.(error);
       }
-    } catch (error) {
-      this.pending = [];
-      this.options.onError?.(error);
-      return;
     }
     if (rows.length === 0) {
       this.pending = [];
@@ -162,7 +161,9 @@ export class AuditLog<T> {
     return () => this.subscribers.delete(subscription);
   }
 
+  /** Removes every record, those pending included; answers how many. */
   clear(): number {
+    this.flush();
     this.pending = [];
     const removed = this.options.repository.clear();
     this.stored = 0;

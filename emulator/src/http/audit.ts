@@ -93,19 +93,23 @@ function tlsVersionOf(request: FastifyRequest): string | undefined {
 
 const text = (value: unknown, max: number): string | undefined => (typeof value === 'string' && value !== '' ? value.slice(0, max) : undefined);
 
+/** Requests the router refuses (a malformed URL) run no hooks: the app tells of them itself. */
+export type RefusedObserver = (request: FastifyRequest, reply: { statusCode: number; elapsedTime: number; raw: { once(event: 'finish', listener: () => void): unknown } }) => void;
+
 /**
  * Installs the hooks. Call before any route is added (route operation names are set as routes are
- * added).
+ * added). Answers the observer of requests the router refuses before any hook runs.
  */
-export function installAudit(app: FastifyInstance, options: AuditHooksOptions): void {
+export function installAudit(app: FastifyInstance, options: AuditHooksOptions): RefusedObserver {
   const { log, metrics } = options;
   app.decorateRequest('kvAuditError', null);
 
   app.addHook('onRoute', (route) => {
-    const config = (route.config ??= {}) as { surface?: Surface; permission?: Permission; auditOperation?: string };
+    const config = (route.config ?? {}) as { surface?: Surface; permission?: Permission; auditOperation?: string };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const name = operationNameOf(String(methods[0]), route.url ?? route.path, config);
-    if (name !== undefined) config.auditOperation = name;
+    // Routes often share one config object: each gets its own copy.
+    if (name !== undefined) route.config = { ...config, auditOperation: name };
   });
 
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -135,16 +139,25 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
     log?.observe({ request, status, durationMs, time: Date.now(), tlsVersion: tlsVersionOf(request) });
     done();
   });
+
+  return (request, reply) => {
+    reply.raw.once('finish', () => {
+      const vault = vaultNameFromHost(request.headers.host, options.defaultVault);
+      const status = reply.statusCode;
+      metrics.observe({ vault, operationName: status === 401 ? 'Authentication' : 'Unknown', status, durationMs: reply.elapsedTime });
+      log?.observe({ request, status, durationMs: reply.elapsedTime, time: Date.now(), tlsVersion: tlsVersionOf(request) });
+    });
+  };
 }
 
 /** Builds the stored row of an answered request (runs when its batch is written). */
 export function auditRowBuilder(options: { placement: ArmPlacement; defaultVault: string }): (answered: Answered) => NewAuditRow {
   return ({ request, status, durationMs, time, tlsVersion }) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
-    const config = (request.routeOptions.config ?? {}) as { surface?: Surface; auditOperation?: string; url?: string };
+    const config = (request.routeOptions?.config ?? {}) as { surface?: Surface; auditOperation?: string; url?: string };
     const surface = kv?.surface ?? config.surface ?? 'data';
     const params = (request.params ?? {}) as Record<string, string | undefined>;
-    const routeUrl = request.routeOptions.url ?? '';
+    const routeUrl = request.routeOptions?.url ?? '';
     const query = (request.query ?? {}) as Record<string, unknown>;
     let vault: string | undefined;
     let objectPath: string | undefined;
