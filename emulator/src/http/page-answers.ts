@@ -117,11 +117,11 @@ export class PageAnswers {
     this.preparing.add(next.key);
     setImmediate(() => {
       this.preparing.delete(next.key);
-      if (this.find(next.key) !== undefined) return;
       try {
+        if (this.find(next.key) !== undefined) return;
         this.keep(next.key, this.build(at, next.maxResults, next.after, read));
       } catch {
-        // Nothing to prepare: the client is told why when it asks for the page.
+        // Nothing to prepare (or the store closed meanwhile): the client is told why when it asks for the page.
       }
     });
   }
