@@ -7,13 +7,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
-import { AuditLog } from './audit/log.js';
+import type { AuditRow } from './audit/filter.js';
+import { AuditLog, type NewAuditRow } from './audit/log.js';
+import { eventOf } from './audit/record.js';
 import { ServiceMetrics } from './audit/metrics.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
-import { auditRowBuilder, installAudit, type Answered, type RefusedObserver } from './http/audit.js';
+import { installAudit, type RefusedObserver } from './http/audit.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { faultStep } from './http/faults.js';
@@ -110,7 +112,7 @@ export interface Emulator {
   access: AccessControl;
   db: SqliteDatabase;
   /** The audit log (undefined when turned off in the config). */
-  audit: AuditLog<Answered> | undefined;
+  audit: AuditLog<NewAuditRow> | undefined;
   metrics: ServiceMetrics;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
@@ -224,14 +226,15 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   installDurableAnswers(app, commits);
   // Audit records and metrics: after the answer is sent (http/audit.ts), batched outside the commits.
   const placement = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
+  const recordOf = (row: AuditRow) => JSON.stringify(eventOf(row, placement));
   const auditFile = config.auditLog.enabled && config.auditLog.file ? createWriteStream(config.auditLog.file, { flags: 'a' }) : undefined;
   auditFile?.on('error', (error) => app.log.error({ err: error }, 'the audit log file cannot be written'));
   const audit = config.auditLog.enabled
-    ? new AuditLog<Answered>({
+    ? new AuditLog<NewAuditRow>({
         repository: new SqliteAuditRepository(db, commits),
-        build: auditRowBuilder({ placement, defaultVault: config.defaultVault }),
+        build: (row) => row,
         retention: { maxRecords: config.auditLog.maxRecords, maxAgeMs: config.auditLog.maxAgeDays * 86_400_000 },
-        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map((row) => row.record).join('\n')}\n`) }),
+        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map(recordOf).join('\n')}\n`) }),
         onError: (error) => app.log.error({ err: error }, 'audit records could not be written'),
       })
     : undefined;
@@ -270,7 +273,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
-  adminLogRoutes(app, { log: audit, metrics, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
+  adminLogRoutes(app, { log: audit, metrics, recordOf, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });

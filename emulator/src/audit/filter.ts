@@ -18,19 +18,39 @@ export interface AuditFilter {
   until?: number;
 }
 
-/** A stored record's searchable fields. */
+/**
+ * What is stored of one answered request: plain facts, the searchable ones first. The AuditEvent record is
+ * built from them when it is read (audit/record.ts eventOf), so writing one costs one row and no JSON.
+ */
 export interface AuditRow {
   /** Assigned by the store; ascending in the order records were written. */
   seq: number;
+  /** Wall-clock milliseconds when the answer was sent. */
   time: number;
   vault?: string;
   operation: string;
   status: number;
+  /** The caller's object id (oid claim). */
   principal?: string;
   appid?: string;
   correlationId?: string;
-  /** The AuditEvent as JSON. */
-  record: string;
+  durationMs: number;
+  apiVersion: string;
+  /** scheme://host[:port] as the client called it. */
+  origin: string;
+  /** Path and query as received, the values of unknown query parameters already replaced. */
+  url: string;
+  objectPath?: string;
+  callerIp: string;
+  userAgent?: string;
+  /** The identity claims of the record (JSON object text), oid and appid included. */
+  identity?: string;
+  decision?: 'rbac' | 'accessPolicy';
+  allowed?: boolean;
+  assignmentId?: string;
+  /** The error answer's body as it was sent (Key Vault or ARM envelope: a code and a message). */
+  errorBody?: string;
+  tlsVersion?: string;
 }
 
 export class FilterError extends Error {}
@@ -108,7 +128,7 @@ export function parseFilter(query: Record<string, unknown>, resolvePrincipal: (r
 }
 
 /** Whether a record passes a filter (the live stream's check; the store's SQL says the same). */
-export function matches(filter: AuditFilter, row: Omit<AuditRow, 'seq' | 'record'>): boolean {
+export function matches(filter: AuditFilter, row: Pick<AuditRow, 'vault' | 'operation' | 'status' | 'principal' | 'appid' | 'correlationId' | 'time'>): boolean {
   if (filter.vaults && (row.vault === undefined || !filter.vaults.includes(row.vault))) return false;
   if (filter.operations && !filter.operations.some((o) => o.toLowerCase() === row.operation.toLowerCase())) return false;
   if (filter.statuses || filter.statusClasses) {

@@ -12,8 +12,10 @@
 //     fractional digits; `resourceId` is the vault's ARM id in upper case; `identity.claim` holds the
 //     token's short claim names (oid, appid, upn, idtyp, xms_mirid, ...); `properties.id` is the URI of
 //     the object the request addressed (absent for lists); `requestUri` the full URI with its query.
-// Pure functions over plain values: the HTTP layer (http/audit.ts) gathers what it saw of a request.
+// Pure functions over plain values: the HTTP layer (http/audit.ts) gathers what it saw of a request and
+// the store keeps those facts (audit/filter.ts AuditRow); the record is built from them when read.
 import { STATUS_CODES } from 'node:http';
+import type { AuditRow } from './filter.js';
 
 /** Key Vault's AuditEvent record. */
 export interface AuditEvent {
@@ -63,7 +65,7 @@ export interface RequestSeen {
   vault?: string;
   /** scheme://host[:port] as the client called it. */
   origin: string;
-  /** Path and query as received. */
+  /** Path and query as received, unknown query values replaced (sanitizedUrl). */
   url: string;
   /** Path of the addressed object (`/secrets/a`, `/deletedsecrets/a`), if any. */
   objectPath?: string;
@@ -126,10 +128,13 @@ export function resultSignatureOf(status: number): string {
   return STATUS_CODES[status] ?? String(status);
 }
 
-/** The request URI with the values of unknown query parameters replaced. */
-export function sanitizedRequestUri(origin: string, url: string): string {
+/** Queries made only of kept parameters (the common case) are kept as they are without being taken apart. */
+const ONLY_KEPT = /^(?:(?:api(?:-|%2d)version|maxresults|%24skiptoken|\$skiptoken|outcontenttype)=[^&]*(?:&|$))*$/i;
+
+/** Path and query with the values of unknown query parameters replaced. */
+export function sanitizedUrl(url: string): string {
   const mark = url.indexOf('?');
-  if (mark < 0) return origin + url;
+  if (mark < 0 || ONLY_KEPT.test(url.slice(mark + 1))) return url;
   const parts = url
     .slice(mark + 1)
     .split('&')
@@ -145,7 +150,7 @@ export function sanitizedRequestUri(origin: string, url: string): string {
       if (eq < 0 || KEPT_QUERY_PARAMETERS.has(key)) return part;
       return `${rawKey}=${REDACTED}`;
     });
-  return `${origin}${url.slice(0, mark)}?${parts.join('&')}`;
+  return `${url.slice(0, mark)}?${parts.join('&')}`;
 }
 
 interface ErrorEnvelope {
@@ -169,6 +174,12 @@ export function parseErrorBody(body: string | undefined): ErrorEnvelope {
   } catch {
     return {};
   }
+}
+
+/** The claims of a caller's token that an audit record names, as JSON text (undefined: no caller). */
+export function identityClaimsText(claims: Record<string, unknown> | undefined): string | undefined {
+  const identity = identityOf(claims);
+  return identity === undefined ? undefined : JSON.stringify(identity.claim);
 }
 
 /** The identity part of a record: the caller's token claims that say who it is. */
@@ -196,7 +207,7 @@ export function buildAuditEvent(seen: RequestSeen, placement: ArmPlacement): Aud
     ...(seen.objectPath !== undefined && { id: seen.origin + seen.objectPath }),
     clientInfo: seen.userAgent ?? '',
     httpStatusCode: seen.status,
-    requestUri: sanitizedRequestUri(seen.origin, seen.url),
+    requestUri: seen.origin + seen.url,
   };
   if (seen.decision) {
     if (seen.decision.model === 'rbac') properties.isRbacAuthorized = seen.decision.allowed;
@@ -235,4 +246,39 @@ export function tlsVersionName(protocol: string | null | undefined): string | un
   if (!protocol) return undefined;
   const match = /^TLSv(\d)\.(\d)$/.exec(protocol);
   return match ? `TLS${match[1]}_${match[2]}` : protocol;
+}
+
+/** The AuditEvent of a stored row. */
+export function eventOf(row: AuditRow, placement: ArmPlacement): AuditEvent {
+  let claims: Record<string, unknown> | undefined;
+  if (row.identity !== undefined) {
+    try {
+      claims = JSON.parse(row.identity) as Record<string, unknown>;
+    } catch {
+      claims = undefined;
+    }
+  }
+  return buildAuditEvent(
+    {
+      time: row.time,
+      durationMs: row.durationMs,
+      operationName: row.operation,
+      apiVersion: row.apiVersion,
+      ...(row.vault !== undefined && { vault: row.vault }),
+      origin: row.origin,
+      url: row.url,
+      ...(row.objectPath !== undefined && { objectPath: row.objectPath }),
+      status: row.status,
+      callerIp: row.callerIp,
+      ...(row.correlationId !== undefined && { correlationId: row.correlationId }),
+      ...(row.userAgent !== undefined && { userAgent: row.userAgent }),
+      ...(claims !== undefined && { claims }),
+      ...(row.decision !== undefined && {
+        decision: { model: row.decision, allowed: row.allowed === true, ...(row.assignmentId !== undefined && { assignmentId: row.assignmentId }) },
+      }),
+      ...(row.errorBody !== undefined && { errorBody: row.errorBody }),
+      ...(row.tlsVersion !== undefined && { tlsVersion: row.tlsVersion }),
+    },
+    placement,
+  );
 }

@@ -3,14 +3,13 @@
 // status and error body become an audit record (audit/record.ts) and the service metrics
 // (audit/metrics.ts). Recorded: every data-plane request (401s as "Authentication", unknown paths as
 // "Unknown"), every change through the admin API (operation names "Emulator..."), and admin reads that
-// disclose values (routes marked `audit: true`). Nothing here delays an answer: the hot path keeps a
-// reference to the request and a few numbers; the record is built when its batch is written.
+// disclose values (routes marked `audit: true`). Nothing here delays an answer: once it is sent, the
+// request's facts are read into a small row (a few property reads, no JSON), written with its batch.
 // Routes of other surfaces (ARM, say) are recorded when they name an operation: config.auditOperation.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuditRow } from '../audit/filter.js';
 import type { AuditLog, NewAuditRow } from '../audit/log.js';
 import type { ServiceMetrics } from '../audit/metrics.js';
-import { buildAuditEvent, tlsVersionName, type ArmPlacement, type RequestSeen } from '../audit/record.js';
+import { identityClaimsText, sanitizedUrl, tlsVersionName } from '../audit/record.js';
 import { clientAddressOf } from './connections.js';
 import { vaultNameFromHost, type Permission, type Surface } from './pipeline.js';
 
@@ -27,7 +26,7 @@ declare module 'fastify' {
   }
 }
 
-/** What the hot path keeps of an answered request until its record is written. */
+/** What the response hook knows of an answered request. */
 export interface Answered {
   request: FastifyRequest;
   status: number;
@@ -76,7 +75,7 @@ export function operationNameOf(method: string, url: string, config: { surface?:
 }
 
 export interface AuditHooksOptions {
-  log: AuditLog<Answered> | undefined;
+  log: AuditLog<NewAuditRow> | undefined;
   metrics: ServiceMetrics;
   defaultVault: string;
 }
@@ -102,6 +101,16 @@ export type RefusedObserver = (request: FastifyRequest, reply: { statusCode: num
  */
 export function installAudit(app: FastifyInstance, options: AuditHooksOptions): RefusedObserver {
   const { log, metrics } = options;
+  const rowOf = auditRowBuilder({ defaultVault: options.defaultVault });
+  const record = (answered: Answered) => {
+    if (!log) return;
+    try {
+      log.observe(rowOf(answered));
+    } catch (error) {
+      // A record that cannot be made costs only itself.
+      answered.request.log.error({ err: error }, 'an audit record could not be made');
+    }
+  };
   app.decorateRequest('kvAuditError', null);
 
   app.addHook('onRoute', (route) => {
@@ -136,7 +145,7 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
     } else if (config?.auditOperation === undefined) {
       return done();
     }
-    log?.observe({ request, status, durationMs, time: Date.now(), tlsVersion: tlsVersionOf(request) });
+    record({ request, status, durationMs, time: Date.now(), tlsVersion: tlsVersionOf(request) });
     done();
   });
 
@@ -145,71 +154,83 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
       const vault = vaultNameFromHost(request.headers.host, options.defaultVault);
       const status = reply.statusCode;
       metrics.observe({ vault, operationName: status === 401 ? 'Authentication' : 'Unknown', status, durationMs: reply.elapsedTime });
-      log?.observe({ request, status, durationMs: reply.elapsedTime, time: Date.now(), tlsVersion: tlsVersionOf(request) });
+      record({ request, status, durationMs: reply.elapsedTime, time: Date.now(), tlsVersion: tlsVersionOf(request) });
     });
   };
 }
 
-/** Builds the stored row of an answered request (runs when its batch is written). */
-export function auditRowBuilder(options: { placement: ArmPlacement; defaultVault: string }): (answered: Answered) => NewAuditRow {
+/** Identity claims as stored, per verified token's claims object (one per token: tokens.ts caches them). */
+const identityTexts = new WeakMap<object, string | undefined>();
+
+function identityTextOf(claims: Record<string, unknown>): string | undefined {
+  if (identityTexts.has(claims)) return identityTexts.get(claims);
+  const text = identityClaimsText(claims);
+  identityTexts.set(claims, text);
+  return text;
+}
+
+/**
+ * Builds the stored facts of an answered request (runs when its batch is written): property reads and
+ * no JSON, so a record costs little more than its row.
+ */
+export function auditRowBuilder(options: { defaultVault: string }): (answered: Answered) => NewAuditRow {
   return ({ request, status, durationMs, time, tlsVersion }) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
-    const config = (request.routeOptions?.config ?? {}) as { surface?: Surface; auditOperation?: string; url?: string };
+    const routeOptions = request.routeOptions;
+    const config = (routeOptions?.config ?? {}) as { surface?: Surface; auditOperation?: string };
     const surface = kv?.surface ?? config.surface ?? 'data';
     const params = (request.params ?? {}) as Record<string, string | undefined>;
-    const routeUrl = request.routeOptions?.url ?? '';
-    const query = (request.query ?? {}) as Record<string, unknown>;
+    const routeUrl = routeOptions?.url ?? '';
     let vault: string | undefined;
     let objectPath: string | undefined;
-    let operationName: string;
+    let operation: string;
     if (surface === 'data') {
       vault = kv?.vaultName ?? vaultNameFromHost(request.headers.host, options.defaultVault);
-      operationName = status === 401 ? 'Authentication' : (config.auditOperation ?? 'Unknown');
+      operation = status === 401 ? 'Authentication' : (config.auditOperation ?? 'Unknown');
       const name = params.name;
       if (name !== undefined && name !== '' && routeUrl !== '/secrets/restore') {
-        objectPath = routeUrl.startsWith('/deletedsecrets') ? `/deletedsecrets/${name}` : `/secrets/${name}${params.version ? `/${params.version}` : ''}`;
+        objectPath = routeUrl.startsWith('/deletedsecrets') ? `/deletedsecrets/${name}` : params.version ? `/secrets/${name}/${params.version}` : `/secrets/${name}`;
       }
     } else {
-      operationName = config.auditOperation ?? 'Unknown';
+      operation = config.auditOperation ?? 'Unknown';
       const named = params.vault ?? (routeUrl.startsWith('/_emulator/vaults/') ? params.name : undefined);
       if (named !== undefined) vault = named.toLowerCase();
     }
-    const apiVersion = kv?.apiVersion || text(query['api-version'], 64) || '';
+    let apiVersion = kv?.apiVersion;
+    if (!apiVersion) apiVersion = text((request.query as Record<string, unknown> | undefined)?.['api-version'], 64) ?? '';
     const claims = kv?.claims as Record<string, unknown> | undefined;
-    const seen: RequestSeen = {
+    const decision = kv?.decision;
+    const headers = request.headers;
+    const row: NewAuditRow = {
       time,
+      operation,
+      status,
       durationMs,
-      operationName,
       apiVersion,
-      ...(vault !== undefined && { vault }),
-      origin: kv?.origin ?? `${request.protocol}://${request.headers.host ?? 'localhost'}`,
-      url: request.url,
-      ...(objectPath !== undefined && { objectPath }),
-      status,
+      origin: kv?.origin ?? `${request.protocol}://${headers.host ?? 'localhost'}`,
+      url: sanitizedUrl(request.url),
       callerIp: clientAddressOf(request.socket),
-      ...(text(request.headers['x-ms-client-request-id'], 256) !== undefined && { correlationId: text(request.headers['x-ms-client-request-id'], 256) }),
-      ...(text(request.headers['user-agent'], 512) !== undefined && { userAgent: text(request.headers['user-agent'], 512) }),
-      ...(claims !== undefined && { claims }),
-      ...(kv?.decision !== undefined && { decision: kv.decision }),
-      ...(request.kvAuditError !== null && { errorBody: request.kvAuditError }),
-      ...(tlsVersion !== undefined && { tlsVersion }),
     };
-    const event = buildAuditEvent(seen, options.placement);
-    const appid = typeof claims?.appid === 'string' ? claims.appid : typeof claims?.azp === 'string' ? claims.azp : undefined;
-    return {
-      time,
-      ...(vault !== undefined && { vault }),
-      operation: operationName,
-      status,
-      ...(typeof claims?.oid === 'string' && { principal: claims.oid }),
-      ...(appid !== undefined && { appid }),
-      ...(seen.correlationId !== undefined && { correlationId: seen.correlationId }),
-      record: JSON.stringify(event),
-    };
+    if (vault !== undefined) row.vault = vault;
+    if (objectPath !== undefined) row.objectPath = objectPath;
+    const correlationId = text(headers['x-ms-client-request-id'], 256);
+    if (correlationId !== undefined) row.correlationId = correlationId;
+    const userAgent = text(headers['user-agent'], 512);
+    if (userAgent !== undefined) row.userAgent = userAgent;
+    if (claims !== undefined) {
+      if (typeof claims.oid === 'string') row.principal = claims.oid;
+      const appid = typeof claims.appid === 'string' ? claims.appid : typeof claims.azp === 'string' ? claims.azp : undefined;
+      if (appid !== undefined) row.appid = appid;
+      const identity = identityTextOf(claims);
+      if (identity !== undefined) row.identity = identity;
+    }
+    if (decision !== undefined) {
+      row.decision = decision.model;
+      row.allowed = decision.allowed;
+      if (decision.assignmentId !== undefined) row.assignmentId = decision.assignmentId;
+    }
+    if (typeof request.kvAuditError === 'string') row.errorBody = request.kvAuditError.slice(0, 8192);
+    if (tlsVersion !== undefined) row.tlsVersion = tlsVersion;
+    return row;
   };
-}
-
-/** The AuditEvent of a stored row (the admin API answers records as they were written). */
-export function eventOf(row: AuditRow): unknown {
-  return JSON.parse(row.record);
 }

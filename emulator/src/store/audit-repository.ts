@@ -1,10 +1,38 @@
-// SQLite storage of audit records (audit/log.ts AuditRepository). Batches are written in a transaction of
-// their own, outside the group commits of the data plane (store/commit-group.ts runDetached), so no answer
-// waits for them. Filters are applied in SQL on the searchable columns, newest or oldest first.
+// SQLite storage of audit records (audit/log.ts AuditRepository): one row of facts per answered request.
+// Batches are written in a transaction of their own, outside the group commits of the data plane
+// (store/commit-group.ts runDetached), so no answer waits for them, with statements of many rows each
+// (a row costs a few bindings, not a statement); the facts no filter searches share one column. Filters
+// are applied in SQL on the searchable columns, newest or oldest first.
 import type { AuditFilter, AuditRow } from '../audit/filter.js';
 import type { AuditPageRequest, AuditRepository, NewAuditRow } from '../audit/log.js';
 import type { CommitGroup } from './commit-group.js';
 import type { SqliteDatabase } from './database.js';
+
+const COLUMNS = ['time', 'vault', 'operation', 'status', 'principal', 'appid', 'correlation_id', 'details'] as const;
+
+/**
+ * The facts no filter searches, in one column: their values joined by a separator that none of them can
+ * hold (header values, URLs and JSON text carry no control characters; any there are dropped).
+ */
+const DETAILS = [
+  'durationMs',
+  'apiVersion',
+  'origin',
+  'url',
+  'objectPath',
+  'callerIp',
+  'userAgent',
+  'identity',
+  'decision',
+  'allowed',
+  'assignmentId',
+  'errorBody',
+  'tlsVersion',
+] as const;
+const SEPARATOR = '\u001f';
+
+/** Rows per INSERT statement (8 columns each: 256 bindings, far below SQLite's limit). */
+const ROWS_PER_STATEMENT = 32;
 
 interface Stored {
   seq: number;
@@ -15,36 +43,87 @@ interface Stored {
   principal: string | null;
   appid: string | null;
   correlation_id: string | null;
-  record: string;
+  details: string;
+}
+
+const clean = (value: string) => (value.includes(SEPARATOR) ? value.replaceAll(SEPARATOR, '') : value);
+
+function detailsOf(row: NewAuditRow): string {
+  return [
+    String(row.durationMs),
+    clean(row.apiVersion),
+    clean(row.origin),
+    clean(row.url),
+    row.objectPath === undefined ? '' : clean(row.objectPath),
+    row.callerIp,
+    row.userAgent === undefined ? '' : clean(row.userAgent),
+    row.identity ?? '',
+    row.decision ?? '',
+    row.allowed === undefined ? '' : row.allowed ? '1' : '0',
+    row.assignmentId ?? '',
+    row.errorBody === undefined ? '' : clean(row.errorBody),
+    row.tlsVersion ?? '',
+  ].join(SEPARATOR);
 }
 
 function toRow(s: Stored): AuditRow {
-  return {
+  const d = s.details.split(SEPARATOR);
+  const at = (name: (typeof DETAILS)[number]) => d[DETAILS.indexOf(name)] ?? '';
+  const row: AuditRow = {
     seq: s.seq,
     time: s.time,
-    ...(s.vault !== null && { vault: s.vault }),
     operation: s.operation,
     status: s.status,
-    ...(s.principal !== null && { principal: s.principal }),
-    ...(s.appid !== null && { appid: s.appid }),
-    ...(s.correlation_id !== null && { correlationId: s.correlation_id }),
-    record: s.record,
+    durationMs: Number(at('durationMs')),
+    apiVersion: at('apiVersion'),
+    origin: at('origin'),
+    url: at('url'),
+    callerIp: at('callerIp'),
   };
+  if (s.vault !== null) row.vault = s.vault;
+  if (s.principal !== null) row.principal = s.principal;
+  if (s.appid !== null) row.appid = s.appid;
+  if (s.correlation_id !== null) row.correlationId = s.correlation_id;
+  const optional = (name: (typeof DETAILS)[number]) => {
+    const value = at(name);
+    return value === '' ? undefined : value;
+  };
+  const objectPath = optional('objectPath');
+  if (objectPath !== undefined) row.objectPath = objectPath;
+  const userAgent = optional('userAgent');
+  if (userAgent !== undefined) row.userAgent = userAgent;
+  const identity = optional('identity');
+  if (identity !== undefined) row.identity = identity;
+  const decision = optional('decision');
+  if (decision === 'rbac' || decision === 'accessPolicy') row.decision = decision;
+  const allowed = optional('allowed');
+  if (allowed !== undefined) row.allowed = allowed === '1';
+  const assignmentId = optional('assignmentId');
+  if (assignmentId !== undefined) row.assignmentId = assignmentId;
+  const errorBody = optional('errorBody');
+  if (errorBody !== undefined) row.errorBody = errorBody;
+  const tlsVersion = optional('tlsVersion');
+  if (tlsVersion !== undefined) row.tlsVersion = tlsVersion;
+  return row;
+}
+
+function bind(values: unknown[], row: NewAuditRow): void {
+  values.push(row.time, row.vault ?? null, row.operation, row.status, row.principal ?? null, row.appid ?? null, row.correlationId ?? null, detailsOf(row));
 }
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const insertOf = (rows: number) =>
+  `INSERT INTO audit_records (${COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => `(${placeholders(COLUMNS.length)})`).join(', ')}`;
 
 export class SqliteAuditRepository implements AuditRepository {
   private readonly stmt;
+  private readonly inserts = new Map<number, { run(...values: unknown[]): { lastInsertRowid: number | bigint } }>();
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly commits: CommitGroup,
   ) {
     this.stmt = {
-      insert: db.prepare(
-        'INSERT INTO audit_records (time, vault, operation, status, principal, appid, correlation_id, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
       count: db.prepare('SELECT count(*) FROM audit_records').pluck(),
       maxSeq: db.prepare('SELECT max(seq) FROM audit_records').pluck(),
       trimTo: db.prepare('DELETE FROM audit_records WHERE seq <= ?'),
@@ -54,22 +133,25 @@ export class SqliteAuditRepository implements AuditRepository {
     };
   }
 
+  private insertFor(rows: number) {
+    let statement = this.inserts.get(rows);
+    if (statement === undefined) this.inserts.set(rows, (statement = this.db.prepare<unknown[]>(insertOf(rows))));
+    return statement;
+  }
+
   append(rows: NewAuditRow[]): AuditRow[] | undefined {
-    return this.commits.runDetached(() =>
-      rows.map((row) => {
-        const result = this.stmt.insert.run(
-          row.time,
-          row.vault ?? null,
-          row.operation,
-          row.status,
-          row.principal ?? null,
-          row.appid ?? null,
-          row.correlationId ?? null,
-          row.record,
-        );
-        return { ...row, seq: Number(result.lastInsertRowid) };
-      }),
-    );
+    return this.commits.runDetached(() => {
+      const written: AuditRow[] = [];
+      for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
+        const values: unknown[] = [];
+        for (const row of chunk) bind(values, row);
+        const last = Number(this.insertFor(chunk.length).run(...values).lastInsertRowid);
+        // One statement's rows get consecutive sequence numbers (INTEGER PRIMARY KEY: max + 1 each).
+        chunk.forEach((row, i) => written.push({ ...row, seq: last - chunk.length + 1 + i }));
+      }
+      return written;
+    });
   }
 
   query(filter: AuditFilter, page: AuditPageRequest): AuditRow[] {

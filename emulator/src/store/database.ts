@@ -108,8 +108,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER secrets_listing_on_insert;
   DROP TRIGGER secrets_listing_on_update;
   `,
-  // 5: audit records (audit/log.ts): the searchable fields of each record beside its AuditEvent JSON,
-  // in the order they were written. No secondary index: records are written far more often than read.
+  // 5: audit records (audit/log.ts): the facts of each answered request, in the order they were written;
+  // the AuditEvent record is built from them when read. The columns filters search come first; the other
+  // facts share one column (store/audit-repository.ts DETAILS), so that a row is few bindings and few
+  // bytes. No secondary index: records are written far more often than they are read.
   `
   CREATE TABLE audit_records (
     seq             INTEGER PRIMARY KEY,
@@ -120,7 +122,7 @@ export const MIGRATIONS: readonly string[] = [
     principal       TEXT,
     appid           TEXT,
     correlation_id  TEXT,
-    record          TEXT NOT NULL
+    details         TEXT NOT NULL
   );
   `,
 ];

@@ -35,7 +35,11 @@ const row = (over: Partial<NewAuditRow> = {}): NewAuditRow => ({
   principal: 'oid-1',
   appid: 'app-1',
   correlationId: 'c-1',
-  record: '{}',
+  durationMs: 1.5,
+  apiVersion: '7.6',
+  origin: 'https://v1.vault.azure.net',
+  url: '/secrets/a?api-version=7.6',
+  callerIp: '127.0.0.1',
   ...over,
 });
 
@@ -95,6 +99,8 @@ describe('SqliteAuditRepository', () => {
     }
     const written = repo.append(rows)!;
     expect(written.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    // Every fact comes back as it was written.
+    expect(repo.query({}, { limit: 1000, order: 'asc' })).toEqual(written);
     const filters: AuditFilter[] = [
       {},
       { vaults: ['alpha'] },
@@ -119,7 +125,7 @@ describe('SqliteAuditRepository', () => {
 });
 
 describe('AuditLog', () => {
-  const built = (n: number): NewAuditRow => row({ time: Date.now(), correlationId: `c-${n}`, record: JSON.stringify({ n }) });
+  const built = (n: number): NewAuditRow => row({ time: Date.now(), correlationId: `c-${n}`, userAgent: String(n) });
 
   it('writes observed requests in batches, and a read writes what is pending first', async () => {
     const repo = new SqliteAuditRepository(db, new CommitGroup(db));
@@ -170,7 +176,7 @@ describe('AuditLog', () => {
     expect(log.size()).toBeLessThanOrEqual(55);
     log.enforceRetention();
     expect(log.size()).toBe(50);
-    const kept = log.query({}, { limit: 1000, order: 'asc' }).map((r) => JSON.parse(r.record).n);
+    const kept = log.query({}, { limit: 1000, order: 'asc' }).map((r) => Number(r.userAgent));
     expect(kept).toEqual(Array.from({ length: 50 }, (_, i) => 150 + i));
     log.close();
   });
@@ -180,7 +186,7 @@ describe('AuditLog', () => {
     const repo = new SqliteAuditRepository(db, new CommitGroup(db));
     const log = new AuditLog<number>({
       repository: repo,
-      build: (n) => row({ time: now, record: JSON.stringify({ n }) }),
+      build: (n) => row({ time: now, userAgent: String(n) }),
       retention: { maxRecords: 1000, maxAgeMs: 60_000 },
       now: () => now,
     });
@@ -191,7 +197,7 @@ describe('AuditLog', () => {
     log.flush();
     now += 30_000;
     log.enforceRetention();
-    expect(log.query({}, { limit: 10, order: 'asc' }).map((r) => JSON.parse(r.record).n)).toEqual([2]);
+    expect(log.query({}, { limit: 10, order: 'asc' }).map((r) => Number(r.userAgent))).toEqual([2]);
     now += 60_001;
     log.enforceRetention();
     expect(log.size()).toBe(0);

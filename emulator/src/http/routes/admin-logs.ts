@@ -11,13 +11,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditRow } from '../../audit/filter.js';
 import { FilterError, parseFilter, type AuditFilter } from '../../audit/filter.js';
-import type { AuditLog } from '../../audit/log.js';
+import type { AuditLog, NewAuditRow } from '../../audit/log.js';
 import type { ServiceMetrics } from '../../audit/metrics.js';
 import { errors } from '../../errors.js';
-import type { Answered } from '../audit.js';
 
 export interface AdminLogsOptions {
-  log: AuditLog<Answered> | undefined;
+  log: AuditLog<NewAuditRow> | undefined;
+  /** A stored row's AuditEvent record as JSON text. */
+  recordOf: (row: AuditRow) => string;
   metrics: ServiceMetrics;
   /** A principal's name to its object id; anything else as given. */
   resolvePrincipal: (reference: string) => string;
@@ -60,14 +61,12 @@ function parseSkipToken(token: string): number {
 
 const json = (reply: FastifyReply, status: number, payload: unknown) => reply.code(status).type('application/json; charset=utf-8').send(payload);
 
-/** A record as answered: its AuditEvent JSON, exactly as written. */
-const joinRecords = (rows: AuditRow[]) => `[${rows.map((row) => row.record).join(',')}]`;
 
 export function adminLogRoutes(app: FastifyInstance, options: AdminLogsOptions): void {
-  const { log, metrics } = options;
+  const { log, metrics, recordOf } = options;
   const streams = new Set<() => void>();
 
-  const enabled = (): AuditLog<Answered> => {
+  const enabled = (): AuditLog<NewAuditRow> => {
     if (!log) throw errors.notFound("The audit log is turned off ('auditLog': {'enabled': false} in the config file).");
     return log;
   };
@@ -103,7 +102,7 @@ export function adminLogRoutes(app: FastifyInstance, options: AdminLogsOptions):
     return reply
       .code(200)
       .type('application/json; charset=utf-8')
-      .send(`{"value":${joinRecords(page)},"nextLink":${JSON.stringify(nextLink)}}`);
+      .send(`{"value":[${page.map(recordOf).join(',')}],"nextLink":${JSON.stringify(nextLink)}}`);
   });
 
   app.get('/_emulator/logs/stream', admin, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -127,7 +126,7 @@ export function adminLogRoutes(app: FastifyInstance, options: AdminLogsOptions):
     });
     const send = (rows: AuditRow[]) => {
       let chunk = '';
-      for (const row of rows) chunk += `id: ${row.seq}\ndata: ${row.record}\n\n`;
+      for (const row of rows) chunk += `id: ${row.seq}\ndata: ${recordOf(row)}\n\n`;
       raw.write(chunk);
     };
     // Retry after 1 s if the connection drops (EventSource reconnects with Last-Event-ID).
