@@ -23,6 +23,7 @@ import { faultRoutes } from './http/routes/admin-faults.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { adminLogRoutes } from './http/routes/admin-logs.js';
+import { adminSecretRoutes } from './http/routes/admin-secrets.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
 import { authorityRoutes } from './http/routes/authority.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
@@ -273,6 +274,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
 
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
+  adminSecretRoutes(app, { vaults, secrets });
   adminLogRoutes(app, { log: audit, metrics, recordOf, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
