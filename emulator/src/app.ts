@@ -41,6 +41,7 @@ import { openStorage } from './store/storage.js';
 import { ControllableClock } from './vault/clock.js';
 import { SecretService } from './vault/secrets.js';
 import { StateService } from './vault/state.js';
+import { dashboardRoutes } from './ui/routes.js';
 import { VaultService } from './vault/vaults.js';
 
 export const EMULATOR_VERSION = '0.1.0';
@@ -275,6 +276,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   secretRoutes(app, secrets);
   faultRoutes(app, faults);
   adminSecretRoutes(app, { vaults, secrets });
+  dashboardRoutes(app);
   adminLogRoutes(app, { log: audit, metrics, recordOf, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
