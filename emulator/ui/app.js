@@ -453,7 +453,8 @@ async function auditView(main, _param, query) {
     const caller = claim.upn || (claim.appid ? `appid ${claim.appid}` : claim.oid ? `oid ${claim.oid}` : r.callerIpAddress);
     const result = [denied ? badge('Denied', 'bad') : status >= 400 ? badge('Failed', 'warn') : '', `${status} ${r.resultSignature}`];
     if (status >= 400 && r.resultDescription) result.push(h('div', { class: 'reason' }, r.resultDescription.split(/\r?\n/)[0]));
-    return row(columns, [when(r.time), result, r.operationName, vault ? vault.toLowerCase() : '—', h('span', { class: 'mono' }, path), caller, `${r.durationMs} ms`], {
+    const at = h('time', { datetime: r.time }, r.time.slice(11, 23));
+    return row(columns, [at, result, r.operationName, vault ? vault.toLowerCase() : '—', h('span', { class: 'mono' }, path), h('span', { class: 'mono' }, caller), `${r.durationMs} ms`], {
       class: denied ? 'denied' : undefined,
       'data-status': status,
       'data-operation': r.operationName,
