@@ -14,6 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { bearerToken, call, startChild, type ChildEmulator } from './robustness/support.js';
 
+// What the functions run in the page use (the project compiles without the DOM library).
+declare const document: any;
+declare const performance: { getEntriesByType(type: string): unknown[] };
+declare function getComputedStyle(element: unknown, pseudo?: string): { content: string; display: string };
+
 const CHROMIUM = '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium)`;
 if (missing) console.log(`skipped dashboard browser tests: ${missing}`);
@@ -315,7 +320,7 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', () => {
       const unnamed = await page.evaluate(() => {
         const problems: string[] = [];
         for (const el of document.querySelectorAll('input, select')) {
-          if ((el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label')) problems.push(`${el.tagName} ${el.id}`);
+          if (el.labels?.length === 0 && !el.getAttribute('aria-label')) problems.push(`${el.tagName} ${el.id}`);
         }
         for (const el of document.querySelectorAll('button, a')) {
           if (!(el.getAttribute('aria-label') || el.textContent?.trim())) problems.push(el.outerHTML);
