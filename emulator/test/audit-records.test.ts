@@ -4,6 +4,10 @@
 // any record; filters and paging of GET /_emulator/logs, and a 400 naming each bad filter; the metrics
 // read by the Prometheus project's text parser (skipped, saying why, where it is not installed).
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigObject } from '../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEmulator, type TestEmulator } from './support/harness.js';
 import { parsePrometheus, prometheusParserMissing } from './support/prometheus.js';
@@ -361,5 +365,40 @@ describe.skipIf(parserMissing !== undefined)('GET /_emulator/metrics', () => {
     const { value } = await scrape();
     expect(value('Availability', { vault: 'audit-faults', ActivityName: 'SecretList' })).toBe(75);
     expect(value('ServiceApiResult_total', { vault: 'audit-faults', StatusCode: '429', StatusCodeClass: '4xx' })).toBe(1);
+  });
+});
+
+describe('the audit log settings', () => {
+  it('appends every record to a JSON-lines file, as the admin API answers them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kv-audit-file-'));
+    const file = join(dir, 'audit.jsonl');
+    const other = await testEmulator({ auditLog: { enabled: true, maxRecords: 1000, maxAgeDays: 1, file } });
+    try {
+      const token = await other.token();
+      await other.app.inject({ method: 'PUT', url: `/secrets/filed?${V}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: '{"value":"filed-value"}' });
+      await other.app.inject({ method: 'GET', url: `/secrets/filed?${V}`, headers: { authorization: `Bearer ${token}` } });
+      await other.app.inject({ method: 'GET', url: `/secrets/filed?${V}` });
+      const answered = JSON.parse((await other.app.inject({ method: 'GET', url: '/_emulator/logs' })).body).value;
+      await other.app.close();
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      expect(lines.map((r: any) => r.operationName)).toEqual(['SecretSet', 'SecretGet', 'Authentication']);
+      expect(lines).toEqual(answered);
+      expect(readFileSync(file, 'utf8')).not.toContain('filed-value');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('are checked when the config file is read, naming the bad field', () => {
+    expect(parseConfigObject({ auditLog: { maxRecords: 50, maxAgeDays: 0.5, file: 'a.jsonl' } }, '/base').auditLog).toEqual({
+      enabled: true,
+      maxRecords: 50,
+      maxAgeDays: 0.5,
+      file: '/base/a.jsonl',
+    });
+    expect(() => parseConfigObject({ auditLog: { colour: 'blue' } })).toThrow("'auditLog.colour' is not a known audit log setting.");
+    expect(() => parseConfigObject({ auditLog: { maxRecords: 0 } })).toThrow("'auditLog.maxRecords' must be an integer from 1 to 10000000.");
+    expect(() => parseConfigObject({ auditLog: { maxAgeDays: -1 } })).toThrow("'auditLog.maxAgeDays' must be a number of days above 0");
+    expect(() => parseConfigObject({ auditLog: { enabled: 'no' } })).toThrow("'auditLog.enabled' must be true or false.");
   });
 });
