@@ -87,7 +87,7 @@ export class AuditLog<T> {
   observe(observed: T): void {
     if (this.closed) return;
     this.pending.push(observed);
-    if (this.pending.length >= this.maxBatch) {
+    if (this.pending.length === this.maxBatch) {
       this.schedule(0);
     } else if (this.timer === undefined && this.retry === undefined) {
       this.schedule(this.flushDelayMs);

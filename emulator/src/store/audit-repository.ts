@@ -46,29 +46,92 @@ interface Stored {
   details: string;
 }
 
-const clean = (value: string) => (value.includes(SEPARATOR) ? value.replaceAll(SEPARATOR, '') : value);
+/** Marks a reference to audit_strings in the details column (no stored value holds control characters). */
+const REFERENCE = '\u001e';
+/** Values kept once in audit_strings; past this many, values are written out in full again. */
+const MAX_STRINGS = 10_000;
 
-function detailsOf(row: NewAuditRow): string {
+const clean = (value: string) => (/[\u001e\u001f]/.test(value) ? value.replace(/[\u001e\u001f]/g, '') : value);
+
+/** The long values that repeat from request to request, kept once each (audit_strings). */
+class Strings {
+  private readonly ids = new Map<string, number>();
+  private readonly texts = new Map<number, string>();
+  private readonly upsert;
+  private readonly byId;
+  private readonly all;
+  private readonly remove;
+
+  constructor(db: SqliteDatabase) {
+    this.upsert = db.prepare('INSERT INTO audit_strings (text) VALUES (?) ON CONFLICT(text) DO UPDATE SET text = excluded.text RETURNING id').pluck();
+    this.byId = db.prepare('SELECT text FROM audit_strings WHERE id = ?').pluck();
+    this.all = db.prepare('SELECT id, text FROM audit_strings');
+    this.remove = db.prepare('DELETE FROM audit_strings');
+    this.reload();
+  }
+
+  reload(): void {
+    this.ids.clear();
+    this.texts.clear();
+    for (const { id, text } of this.all.all() as Array<{ id: number; text: string }>) this.remember(id, text);
+  }
+
+  /** The value as the details column holds it: a reference, or the value itself once the table is full. */
+  encode(value: string): string {
+    const clean_ = clean(value);
+    let id = this.ids.get(clean_);
+    if (id === undefined) {
+      if (this.ids.size >= MAX_STRINGS) return clean_;
+      id = this.upsert.get(clean_) as number;
+      this.remember(id, clean_);
+    }
+    return REFERENCE + id;
+  }
+
+  decode(value: string): string {
+    if (!value.startsWith(REFERENCE)) return value;
+    const id = Number(value.slice(1));
+    let text = this.texts.get(id);
+    if (text === undefined) {
+      text = (this.byId.get(id) as string | undefined) ?? '';
+      this.remember(id, text);
+    }
+    return text;
+  }
+
+  clear(): void {
+    this.remove.run();
+    this.ids.clear();
+    this.texts.clear();
+  }
+
+  private remember(id: number, text: string): void {
+    this.ids.set(text, id);
+    this.texts.set(id, text);
+  }
+}
+
+function detailsOf(row: NewAuditRow, strings: Strings): string {
   return [
-    String(row.durationMs),
+    String(Math.round(row.durationMs * 100) / 100),
     clean(row.apiVersion),
-    clean(row.origin),
-    clean(row.url),
+    strings.encode(row.origin),
+    strings.encode(row.url),
     row.objectPath === undefined ? '' : clean(row.objectPath),
-    row.callerIp,
-    row.userAgent === undefined ? '' : clean(row.userAgent),
-    row.identity ?? '',
+    clean(row.callerIp),
+    row.userAgent === undefined ? '' : strings.encode(row.userAgent),
+    row.identity === undefined ? '' : strings.encode(row.identity),
     row.decision ?? '',
     row.allowed === undefined ? '' : row.allowed ? '1' : '0',
-    row.assignmentId ?? '',
+    row.assignmentId === undefined ? '' : strings.encode(row.assignmentId),
     row.errorBody === undefined ? '' : clean(row.errorBody),
     row.tlsVersion ?? '',
   ].join(SEPARATOR);
 }
 
-function toRow(s: Stored): AuditRow {
+function toRow(s: Stored, strings: Strings): AuditRow {
   const d = s.details.split(SEPARATOR);
-  const at = (name: (typeof DETAILS)[number]) => d[DETAILS.indexOf(name)] ?? '';
+  const at = (name: (typeof DETAILS)[number]) => strings.decode(d[DETAILS.indexOf(name)] ?? '');
   const row: AuditRow = {
     seq: s.seq,
     time: s.time,
@@ -107,8 +170,8 @@ function toRow(s: Stored): AuditRow {
   return row;
 }
 
-function bind(values: unknown[], row: NewAuditRow): void {
-  values.push(row.time, row.vault ?? null, row.operation, row.status, row.principal ?? null, row.appid ?? null, row.correlationId ?? null, detailsOf(row));
+function bind(values: unknown[], row: NewAuditRow, strings: Strings): void {
+  values.push(row.time, row.vault ?? null, row.operation, row.status, row.principal ?? null, row.appid ?? null, row.correlationId ?? null, detailsOf(row, strings));
 }
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -117,6 +180,7 @@ const insertOf = (rows: number) =>
 
 export class SqliteAuditRepository implements AuditRepository {
   private readonly stmt;
+  private readonly strings: Strings;
   private readonly inserts = new Map<number, { run(...values: unknown[]): { lastInsertRowid: number | bigint } }>();
 
   constructor(
@@ -131,6 +195,7 @@ export class SqliteAuditRepository implements AuditRepository {
       firstYoung: db.prepare('SELECT seq FROM audit_records WHERE time >= ? ORDER BY seq LIMIT 1').pluck(),
       clear: db.prepare('DELETE FROM audit_records'),
     };
+    this.strings = new Strings(db);
   }
 
   private insertFor(rows: number) {
@@ -140,18 +205,32 @@ export class SqliteAuditRepository implements AuditRepository {
   }
 
   append(rows: NewAuditRow[]): AuditRow[] | undefined {
-    return this.commits.runDetached(() => {
+    try {
+      return this.commits.runDetached(() => this.insert(rows));
+    } catch (error) {
+      // Strings written by the rolled-back transaction are gone again: forget what it added.
+      this.strings.reload();
+      throw error;
+    }
+  }
+
+  private insert(rows: NewAuditRow[]): AuditRow[] {
+    {
       const written: AuditRow[] = [];
       for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
         const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
         const values: unknown[] = [];
-        for (const row of chunk) bind(values, row);
+        for (const row of chunk) bind(values, row, this.strings);
         const last = Number(this.insertFor(chunk.length).run(...values).lastInsertRowid);
         // One statement's rows get consecutive sequence numbers (INTEGER PRIMARY KEY: max + 1 each).
-        chunk.forEach((row, i) => written.push({ ...row, seq: last - chunk.length + 1 + i }));
+        // The rows become the written records (they are the caller's to give: built for this write).
+        chunk.forEach((row, i) => {
+          (row as AuditRow).seq = last - chunk.length + 1 + i;
+          written.push(row as AuditRow);
+        });
       }
       return written;
-    });
+    }
   }
 
   query(filter: AuditFilter, page: AuditPageRequest): AuditRow[] {
@@ -202,7 +281,7 @@ export class SqliteAuditRepository implements AuditRepository {
       `SELECT * FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ` +
       `ORDER BY seq ${page.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`;
     args.push(page.limit);
-    return (this.db.prepare(sql).all(...args) as Stored[]).map(toRow);
+    return (this.db.prepare(sql).all(...args) as Stored[]).map((stored) => toRow(stored, this.strings));
   }
 
   count(): number {
@@ -224,6 +303,10 @@ export class SqliteAuditRepository implements AuditRepository {
 
   /** An admin change: written in the current group, so its answer waits until it is committed. */
   clear(): number {
-    return this.commits.run(() => this.stmt.clear.run().changes);
+    return this.commits.run(() => {
+      const removed = this.stmt.clear.run().changes;
+      this.strings.clear();
+      return removed;
+    });
   }
 }
