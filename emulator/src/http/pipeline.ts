@@ -7,7 +7,9 @@
 //      probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check;
 //   3. then the data-plane steps, in order (http/authorization.ts: 403 before any 400 or 404, spec §5.2;
 //      http/faults.ts: injected faults);
-//   4. the route handler: parse, call the domain, present.
+//   4. the route handler: parse, call the domain, present;
+//   5. after the answer is sent (onResponse): its audit record and the service metrics (http/audit.ts),
+//      built from this request context and the answer, written outside the answer's commit.
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
