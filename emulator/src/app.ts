@@ -2,12 +2,16 @@
 // configuration. It never listens (main.ts does); tests use `inject` or listen on port 0.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
+import type { AuditRow } from './audit/filter.js';
+import { AuditLog, type NewAuditRow } from './audit/log.js';
+import { eventOf } from './audit/record.js';
+import { ServiceMetrics } from './audit/metrics.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { parseEventsConfig, type EventsConfig } from './events/config.js';
@@ -17,6 +21,7 @@ import { NodeWebhookClient } from './events/webhook-client.js';
 import { errors, KvError } from './errors.js';
 import { ConfigError, DEFAULT_PROXY_PORT, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
+import { installAudit, type RefusedObserver } from './http/audit.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { networkRulesStep } from './http/network-rules.js';
@@ -31,6 +36,8 @@ import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { adminEventRoutes } from './http/routes/admin-events.js';
+import { adminLogRoutes } from './http/routes/admin-logs.js';
+import { adminSecretRoutes } from './http/routes/admin-secrets.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
 import { authorityRoutes } from './http/routes/authority.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
@@ -48,6 +55,7 @@ import { approvedConnection, parseNetworkSettings, privateEndpointNameOf, type A
 import { Realism } from './realism/realism.js';
 import { applyRealismPatch, PRESETS, presetOf, type RealismSettings } from './realism/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
+import { SqliteAuditRepository } from './store/audit-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteEventRepository } from './store/event-repository.js';
 import { SniCertificates } from './proxy/certificates.js';
@@ -58,6 +66,7 @@ import { ControllableClock } from './vault/clock.js';
 import { CLOUD_RESOURCES } from './vault/clouds.js';
 import { SecretService } from './vault/secrets.js';
 import { StateService } from './vault/state.js';
+import { dashboardRoutes } from './ui/routes.js';
 import { VaultService } from './vault/vaults.js';
 
 export const EMULATOR_VERSION = '0.1.0';
@@ -143,6 +152,9 @@ export interface Emulator {
   db: SqliteDatabase;
   /** The private endpoints' listeners, with the addresses they are bound to (empty until the app is ready). */
   privateEndpoints(): OpenPrivateEndpoint[];
+  /** The audit log (undefined when turned off in the config). */
+  audit: AuditLog<NewAuditRow> | undefined;
+  metrics: ServiceMetrics;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
   /**
@@ -295,6 +307,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   };
   reseed();
 
+  let observeRefused: RefusedObserver | undefined;
   const useHttps = options.https ?? true;
   const limits = { ...SERVER_LIMITS, ...options.limits };
   const serverOptions = {
@@ -330,7 +343,10 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     maxRequestsPerSocket: 0,
     return503OnClosing: true,
     clientErrorHandler: handleClientError,
-    frameworkErrors: handleFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      observeRefused?.(request, reply);
+      return handleFrameworkError(error, request, reply);
+    },
   });
 
   installJsonParser(app);
@@ -341,6 +357,21 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       return isStorageFault(named) ? named : undefined;
     },
   });
+  // Audit records and metrics: after the answer is sent (http/audit.ts), batched outside the commits.
+  const recordOf = (row: AuditRow) => JSON.stringify(eventOf(row, location));
+  const auditFile = config.auditLog.enabled && config.auditLog.file ? createWriteStream(config.auditLog.file, { flags: 'a' }) : undefined;
+  auditFile?.on('error', (error) => app.log.error({ err: error }, 'the audit log file cannot be written'));
+  const audit = config.auditLog.enabled
+    ? new AuditLog<NewAuditRow>({
+        repository: new SqliteAuditRepository(db, commits),
+        build: (row) => row,
+        retention: { maxRecords: config.auditLog.maxRecords, maxAgeMs: config.auditLog.maxAgeDays * 86_400_000 },
+        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map(recordOf).join('\n')}\n`) }),
+        onError: (error) => app.log.error({ err: error }, 'audit records could not be written'),
+      })
+    : undefined;
+  const metrics = new ServiceMetrics();
+  observeRefused = installAudit(app, { log: audit, metrics, defaultVault: config.defaultVault });
   installPipeline(app, {
     vaults,
     tokens,
@@ -392,6 +423,9 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   faultRoutes(app, faults);
   realismRoutes(app, realism);
   identityRoutes(app, managedIdentity, { imdsSources: new SourcePolicy(config.imdsAllowedSources) });
+  adminSecretRoutes(app, { vaults, secrets });
+  dashboardRoutes(app);
+  adminLogRoutes(app, { log: audit, metrics, recordOf, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
   adminEventRoutes(app, { events, vaults, location });
@@ -479,6 +513,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     events.stop();
     await dispatcher.close();
     await proxy?.close();
+    audit?.close();
+    if (auditFile) await new Promise<void>((done) => auditFile.end(done));
     await storage.close();
   });
 
@@ -499,6 +535,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     facts,
     proxyListening: () => proxyStarted ?? Promise.resolve(undefined),
     sni,
+    audit,
+    metrics,
   };
 }
 

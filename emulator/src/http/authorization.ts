@@ -33,6 +33,8 @@ export function authorizationStep(options: AuthorizationOptions): DataPlaneStep 
     const secretName = (request.params as { name?: string } | undefined)?.name;
     const caller = claims as Caller;
     const decision = options.access.authorize({ vault: vault.name, permissionModel: vault.permissionModel, operation, secretName, caller });
+    const model = vault.permissionModel === 'accessPolicy' ? 'accessPolicy' : 'rbac';
+    request.kv.decision = decision.allowed ? { model, allowed: true, assignmentId: decision.assignmentId } : { model, allowed: false };
     if (decision.allowed) {
       if (decision.assignmentId !== undefined) reply.header('x-ms-keyvault-rbac-assignment-id', headerOf(decision.assignmentId));
       return;

@@ -11,7 +11,9 @@
 //      403 RBAC / access policy before any 400 or 404, spec §5.2;
 //      http/realism.ts: the service's request limits (429) and latency, when realism turns them on;
 //      http/faults.ts: injected faults and broken connections);
-//   4. the route handler: parse, call the domain, present.
+//   4. the route handler: parse, call the domain, present;
+//   5. after the answer is sent (onResponse): its audit record and the service metrics (http/audit.ts),
+//      built from this request context and the answer, written outside the answer's commit.
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -43,6 +45,8 @@ export interface RequestContext {
   /** What a data-plane route needs the caller to be allowed to do. */
   permission: Permission | undefined;
   claims?: TokenClaims;
+  /** How the access check came out, once it ran (http/authorization.ts); audit records read it. */
+  decision?: { model: 'rbac' | 'accessPolicy'; allowed: boolean; assignmentId?: string };
   /** The addressed vault, created on first use unless strict (resolved once, after authentication). */
   vault(): Vault;
 }

@@ -140,6 +140,30 @@ export class CommitGroup {
     for (const waiter of waiters) waiter.reject(failure);
   }
 
+  /**
+   * Runs `work` in a transaction of its own, outside any group, for writes no answer waits for (audit
+   * records): they are committed but never synced on their own account, and the next answer does not
+   * wait for a sync because of them (the next group's sync carries them to disk). Answers undefined,
+   * without running `work`, while a group is open: the caller tries again once it has committed.
+   */
+  runDetached<T>(work: () => T): T | undefined {
+    if (this.db.inTransaction) return undefined;
+    const uncovered = this.sync !== undefined && this.changes() !== this.changesCovered;
+    this.stmt.begin.run();
+    let result: T;
+    try {
+      result = work();
+      this.stmt.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.stmt.rollback.run();
+      throw error;
+    }
+    // Changes someone still waits on stay uncovered; otherwise these need no sync of their own.
+    if (this.sync && !uncovered) this.changesCovered = this.changes();
+    for (const listener of this.commitListeners) listener();
+    return result;
+  }
+
   /** Resolves once everything written so far is committed (and synced); undefined when nothing is waiting. */
   settled(): Promise<void> | undefined {
     if (this.open) {

@@ -166,6 +166,28 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE vaults ADD COLUMN network_acls TEXT;
   ALTER TABLE vaults ADD COLUMN private_endpoint_connections TEXT;
   `,
+  // 7: audit records (audit/log.ts): the facts of each answered request, in the order they were written;
+  // the AuditEvent record is built from them when read. The columns filters search come first; the other
+  // facts share one column (store/audit-repository.ts DETAILS), and the long values that repeat from
+  // request to request (user agent, caller claims, origin, URL) are kept once in audit_strings, so that a
+  // row is few bindings and few bytes. No secondary index: records are written far more often than read.
+  `
+  CREATE TABLE audit_records (
+    seq             INTEGER PRIMARY KEY,
+    time            INTEGER NOT NULL,
+    vault           TEXT,
+    operation       TEXT NOT NULL,
+    status          INTEGER NOT NULL,
+    principal       TEXT,
+    appid           TEXT,
+    correlation_id  TEXT,
+    details         TEXT NOT NULL
+  );
+  CREATE TABLE audit_strings (
+    id    INTEGER PRIMARY KEY,
+    text  TEXT NOT NULL UNIQUE
+  );
+  `,
 ];
 
 /**
