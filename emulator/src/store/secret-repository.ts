@@ -1,6 +1,6 @@
 // SQLite implementation of the secrets and vaults ports. Lists use keyset paging on indexed keys
 // (never OFFSET), so a page costs the same at 100 secrets and at 100,000.
-import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultSettings } from '../vault/model.js';
+import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultDeletion, VaultSettings } from '../vault/model.js';
 import type { ListOptions, SecretRepository, VaultRepository } from '../vault/ports.js';
 import { CommitGroup } from './commit-group.js';
 import type { SqliteDatabase } from './database.js';
@@ -266,8 +266,9 @@ export class SqliteVaultRepository implements VaultRepository {
   constructor(db: SqliteDatabase) {
     this.stmt = {
       find: db.prepare('SELECT * FROM vaults WHERE name = ?'),
-      insert: db.prepare(`INSERT INTO vaults (name, retention_days, purge_protection, permission_model, created_at)
-        VALUES (@name, @retentionDays, @purgeProtection, @permissionModel, @createdAt)`),
+      insert: db.prepare(`INSERT INTO vaults (name, retention_days, purge_protection, permission_model, created_at, resource_group)
+        VALUES (@name, @retentionDays, @purgeProtection, @permissionModel, @createdAt, @resourceGroup)`),
+      setDeleted: db.prepare('UPDATE vaults SET deleted_at = @deletedAt, scheduled_purge_at = @scheduledPurgeAt WHERE name = @name'),
       update: db.prepare('UPDATE vaults SET retention_days = @retentionDays, purge_protection = @purgeProtection, permission_model = @permissionModel WHERE name = @name'),
       list: db.prepare('SELECT * FROM vaults ORDER BY name'),
       remove: db.prepare('DELETE FROM vaults WHERE name = ?'),
@@ -280,11 +281,17 @@ export class SqliteVaultRepository implements VaultRepository {
   }
 
   insert(vault: Vault): void {
-    this.stmt.insert.run({ ...vault, purgeProtection: vault.purgeProtection ? 1 : 0 });
+    const { name, retentionDays, permissionModel, createdAt } = vault;
+    this.stmt.insert.run({ name, retentionDays, permissionModel, createdAt, purgeProtection: vault.purgeProtection ? 1 : 0, resourceGroup: vault.resourceGroup ?? null });
+  }
+
+  setDeleted(name: string, deletion: VaultDeletion | undefined): void {
+    this.stmt.setDeleted.run({ name, deletedAt: deletion?.deletedAt ?? null, scheduledPurgeAt: deletion?.scheduledPurgeAt ?? null });
   }
 
   update(name: string, settings: VaultSettings): void {
-    this.stmt.update.run({ name, ...settings, purgeProtection: settings.purgeProtection ? 1 : 0 });
+    const { retentionDays, permissionModel } = settings;
+    this.stmt.update.run({ name, retentionDays, permissionModel, purgeProtection: settings.purgeProtection ? 1 : 0 });
   }
 
   list(): Vault[] {
@@ -302,16 +309,22 @@ interface VaultRow {
   purge_protection: number;
   permission_model: string;
   created_at: number;
+  resource_group: string | null;
+  deleted_at: number | null;
+  scheduled_purge_at: number | null;
 }
 
 function toVault(row: VaultRow): Vault {
-  return {
+  const vault: Vault = {
     name: row.name,
     retentionDays: row.retention_days,
     purgeProtection: row.purge_protection === 1,
     permissionModel: row.permission_model === 'accessPolicy' ? 'accessPolicy' : 'rbac',
     createdAt: row.created_at,
   };
+  if (row.resource_group !== null) vault.resourceGroup = row.resource_group;
+  if (row.deleted_at !== null) vault.deleted = { deletedAt: row.deleted_at, scheduledPurgeAt: row.scheduled_purge_at ?? row.deleted_at };
+  return vault;
 }
 
 /** The named parameters of a version's row: its columns, and the secret's (insertVersion adds its value). */

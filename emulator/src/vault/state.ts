@@ -72,7 +72,7 @@ export class StateService {
     const { vaults, secrets } = this.options;
     try {
       this.options.atomically(() => {
-        for (const vault of vaults.list()) {
+        for (const vault of vaults.listAll()) {
           secrets.importVault(vault, []);
           vaults.remove(vault.name);
         }

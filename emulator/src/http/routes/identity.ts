@@ -17,10 +17,10 @@ const header = (value: string | string[] | undefined): string | undefined => (Ar
 
 export function identityRoutes(app: FastifyInstance, endpoints: ManagedIdentityEndpoints): void {
   app.get(APP_SERVICE_PATH, identity, async (request, reply) =>
-    send(reply, await endpoints.appService(request.query as Record<string, unknown>, header(request.headers['x-identity-header']))),
+    send(reply, await endpoints.appService(request.query as Record<string, unknown>, header(request.headers['x-identity-header']), request.kv.origin)),
   );
-  const imds = async (request: { query: unknown; headers: Record<string, string | string[] | undefined> }, reply: FastifyReply) =>
-    send(reply, await endpoints.imds(request.query as Record<string, unknown>, header(request.headers.metadata)));
+  const imds = async (request: { query: unknown; headers: Record<string, string | string[] | undefined>; kv: { origin: string } }, reply: FastifyReply) =>
+    send(reply, await endpoints.imds(request.query as Record<string, unknown>, header(request.headers.metadata), request.kv.origin));
   // The router ignores trailing slashes, so this also serves `${IMDS_PATH}/`.
   app.get(IMDS_PATH, identity, imds);
 }
