@@ -7,6 +7,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
+import { assignmentIdFor } from './access/config.js';
+import { managementAuthentication } from './arm/authentication.js';
+import { managementRoutes } from './arm/routes/management.js';
+import { ArmService } from './arm/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { ConfigError, type EmulatorConfig } from './config.js';
@@ -27,6 +31,7 @@ import { ManagedIdentityEndpoints } from './identity/managed-identity.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, Directory, type Principal } from './identity/principals.js';
 import { TokenService } from './identity/tokens.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
+import { SqliteArmRepository } from './store/arm-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { openStorage } from './store/storage.js';
@@ -103,6 +108,8 @@ export interface Emulator {
   tokens: TokenService;
   directory: Directory;
   access: AccessControl;
+  /** The management plane (ARM). */
+  arm: ArmService;
   db: SqliteDatabase;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
@@ -175,6 +182,18 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   directory.applyConfigured(identityConfig.principals);
   access.applyConfigured(identityConfig.assignments, identityConfig.policies);
   const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory, identityHeader: material.identityHeader });
+  const arm = new ArmService({
+    vaults,
+    secrets,
+    access,
+    directory,
+    repository: new SqliteArmRepository(db),
+    clock,
+    tenantId: config.tenantId,
+    subscriptionId: DEFAULT_SUBSCRIPTION_ID,
+    region: config.region,
+    atomically: (work) => secretRepo.transaction(work),
+  });
 
   const faults = new FaultInjector();
   const reseed = () => {
@@ -217,6 +236,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     defaultVault: config.defaultVault,
     region: config.region,
     serviceVersion: SERVICE_VERSION,
+    management: managementAuthentication(tokens),
     steps: [
       authorizationStep({ access, region: config.region, location: { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP } }),
       faultStep(faults),
@@ -246,6 +266,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   identityRoutes(app, managedIdentity);
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
+  managementRoutes(app, arm);
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
@@ -253,6 +274,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     secrets,
     state,
     reseed: () => {
+      arm.reset();
       reseed();
       resetIdentities(directory, access, identityConfig);
     },
@@ -264,6 +286,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     sweep = setInterval(() => {
       try {
         secrets.purgeExpired();
+        arm.purgeExpiredVaults();
       } catch (error) {
         app.log.error({ err: error }, 'purge sweep failed');
       }
@@ -275,7 +298,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     await storage.close();
   });
 
-  return { app, config, clock, material, vaults, secrets, tokens, directory, access, db, facts };
+  return { app, config, clock, material, vaults, secrets, tokens, directory, access, arm, db, facts };
 }
 
 /**
@@ -307,8 +330,19 @@ function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string
   const { identities, roleAssignments, accessPolicies, tenant } = config.extensions;
   if (tenant !== undefined) fail('tenant', "is not a setting; the tenant is set with 'tenantId'.");
   const principals = parseIdentities(identities, { defaultClientSecret, fail });
-  return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
+  const access = parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail });
+  // Without a roleAssignments section every principal also owns the emulator's subscription, as whoever
+  // creates a subscription does, so the management plane works at once too (Owner grants no data action).
+  if (roleAssignments === undefined) {
+    const scope = `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}`;
+    for (const p of principals) {
+      access.assignments.push({ id: assignmentIdFor(p.objectId, OWNER, scope), principalId: p.objectId.toLowerCase(), roleId: OWNER, scope });
+    }
+  }
+  return { principals, ...access };
 }
+
+const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */
 function resetIdentities(directory: Directory, access: AccessControl, identityConfig: AccessConfig & { principals: Principal[] }): void {

@@ -214,6 +214,10 @@ export type ArmErrorCode =
   | 'PrincipalNotFound'
   | 'InvalidPrincipalId'
   | 'InvalidFilterInQueryString'
+  | 'UnmatchedPrincipalType'
+  | 'LocationRequired'
+  | 'InvalidResourceLocation'
+  | 'InvalidResourceGroupName'
   | 'UnsupportedMediaType'
   | 'RequestEntityTooLarge'
   | 'InternalServerError';
@@ -309,6 +313,25 @@ export const armErrors = {
       `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
     ),
   notFound: (message: string) => new ArmError(404, 'NotFound', message),
+  deletedVaultNotFound: (name: string, location: string) =>
+    new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.KeyVault/locations/${location}/deletedVaults/${name}' was not found.`),
+  // observed
+  locationRequired: () => new ArmError(400, 'LocationRequired', 'The location property is required for this definition.'),
+  // observed
+  resourceLocationConflict: (name: string, existing: string, resourceGroup: string, requested: string) =>
+    new ArmError(
+      409,
+      'InvalidResourceLocation',
+      `The resource '${name}' already exists in location '${existing}' in resource group '${resourceGroup}'. A resource with the same name cannot be ` +
+        `created in location '${requested}'. Please select a new resource name.`,
+    ),
+  invalidResourceGroupName: (name: string) =>
+    new ArmError(
+      400,
+      'InvalidResourceGroupName',
+      `Resource group name '${name}' is invalid. The name can contain only letters, digits, underscores, parentheses, hyphens and periods, ` +
+        'must be 1-90 characters long and cannot end in a period.',
+    ),
   // observed: ARM's answer when a lock stops a delete
   scopeLocked: (scope: string, lockedScope: string) =>
     new ArmError(
@@ -398,7 +421,8 @@ export const armErrors = {
   roleAssignmentUpdateNotPermitted: () =>
     new ArmError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.'),
   roleAssignmentNotFound: (name: string) => new ArmError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`),
-  roleDefinitionDoesNotExist: (id: string) => new ArmError(404, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id}' does not exist.`),
+  roleDefinitionDoesNotExist: (id: string, status: 400 | 404 = 404) =>
+    new ArmError(status, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id}' does not exist.`),
   invalidRoleAssignmentId: (name: string) =>
     new ArmError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`),
   invalidRoleDefinitionId: (id: string) => new ArmError(400, 'InvalidRoleDefinitionId', `The role definition ID '${id}' is not valid.`),
@@ -412,6 +436,13 @@ export const armErrors = {
         'assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype',
     ),
   invalidPrincipalId: (principalId: string) => new ArmError(400, 'InvalidPrincipalId', `The principal ID '${principalId}' is not valid. The principal ID must be a GUID.`),
+  // observed
+  unmatchedPrincipalType: (principalId: string, actual: string, specified: string) =>
+    new ArmError(
+      400,
+      'UnmatchedPrincipalType',
+      `The PrincipalId '${principalId.replaceAll('-', '')}' has type '${actual}' , which is different from specified PrincipalType '${specified}'.`,
+    ),
   invalidFilter: (filter: string) =>
     new ArmError(
       400,
