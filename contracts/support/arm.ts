@@ -16,10 +16,11 @@
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { KeyVaultManagementClient, type AccessPolicyEntry, type Vault } from '@azure/arm-keyvault';
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import type { SecretClient } from '@azure/keyvault-secrets';
 import { randomUUID } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { principals, secretCredential, type TestPrincipal } from './identity.js';
-import { credential, onEmulator, target, uniqueName } from './target.js';
+import { client, credential, onEmulator, target, uniqueName } from './target.js';
 
 export const ROLES = {
   owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
@@ -237,4 +238,31 @@ export async function eventually<T>(attempt: () => Promise<T>, minutes = 10): Pr
       await new Promise((r) => setTimeout(r, 5000));
     }
   }
+}
+
+export interface OwnedVault {
+  name: string;
+  vault: Vault;
+  /** The vault URL the data plane answers on (no trailing slash). */
+  url: string;
+  /** A client of the suite's identity, which may do everything with the vault's secrets. */
+  owner: SecretClient;
+}
+
+/**
+ * A vault made through ARM that the suite's identity can fill: on an RBAC vault it gives itself Key Vault
+ * Secrets Officer, on an access-policy vault a policy with every secret permission (plus `accessPolicies`).
+ * Returns once the identity's access works (at once on the emulator, after propagation on Azure).
+ */
+export async function ownedVault(name: string, options: VaultOptions = {}): Promise<OwnedVault> {
+  const place = await armPlace();
+  const self = await selfObjectId();
+  const rbac = options.rbac ?? true;
+  const policies = rbac ? options.accessPolicies : [{ tenantId: place.tenantId, objectId: self, permissions: { secrets: ['all'] } }, ...(options.accessPolicies ?? [])];
+  const vault = await createVault(name, { ...options, rbac, ...(policies && { accessPolicies: policies }) });
+  if (rbac) await assignRoleArm(self, ROLES.keyVaultSecretsOfficer, vault.id!);
+  const url = vault.properties.vaultUri!.replace(/\/$/, '');
+  const owner = client(url);
+  await eventually(() => owner.listPropertiesOfSecrets().byPage().next());
+  return { name, vault, url, owner };
 }
