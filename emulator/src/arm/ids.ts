@@ -24,6 +24,8 @@ export type ArmTarget =
   | { kind: 'roleAssignment'; scope: string; name: string }
   | { kind: 'roleDefinitions'; scope: string }
   | { kind: 'roleDefinition'; scope: string; id: string }
+  /** A collection of a resource type the emulator does not make (Managed HSM): always empty. */
+  | { kind: 'emptyList'; subscriptionId: string; type: string }
   /** A path under a namespace or resource type the emulator does not serve. */
   | { kind: 'unsupported'; namespace: string; type?: string; subscriptionId?: string }
   | { kind: 'unknown' };
@@ -103,6 +105,7 @@ function providerTarget(p: string[], at: { subscriptionId: string; resourceGroup
   const { subscriptionId, resourceGroup } = at;
   const unsupported = (): ArmTarget => ({ kind: 'unsupported', namespace, subscriptionId, ...(type !== undefined && { type }) });
   if (!eq(namespace, KEY_VAULT)) return unsupported();
+  if ((eq(type, 'managedHSMs') || eq(type, 'deletedManagedHSMs')) && name === undefined) return { kind: 'emptyList', subscriptionId, type: type! };
   if (resourceGroup !== undefined) {
     if (!eq(type, 'vaults')) return unsupported();
     if (name === undefined) return { kind: 'vaults', subscriptionId, resourceGroup };

@@ -35,6 +35,7 @@ import {
   type AssignmentView,
 } from './presenters.js';
 import {
+  ADFS_TENANT,
   readAccessPolicies,
   readTags,
   readVaultPatch,
@@ -153,6 +154,13 @@ export class ArmService {
         return this.only(method, ['GET'], () => this.listRoleDefinitions(request, target.scope));
       case 'roleDefinition':
         return this.only(method, ['GET'], () => this.getRoleDefinition(request, target.scope, target.id));
+      case 'emptyList':
+        // Managed HSM is not served: its collections are empty (what `az keyvault list-deleted` also reads).
+        return this.only(method, ['GET'], () => {
+          this.subscription(target.subscriptionId);
+          this.version(request, 'keyVault', { type: target.type });
+          return ok({ value: [] });
+        });
       case 'unsupported':
         return this.unsupported(request, target);
       case 'unknown':
@@ -497,7 +505,11 @@ export class ArmService {
     return ok(this.presentVaultFor(request, created));
   }
 
+  /** Checks the tenants a request names, reading 'adfs' as the emulator's own tenant (vault-resource.ts ADFS_TENANT). */
   private checkTenant(input: VaultRequest): void {
+    const own = (tenant: string) => (tenant === ADFS_TENANT ? this.o.tenantId : tenant);
+    if (input.tenantId !== undefined) input.tenantId = own(input.tenantId);
+    for (const entry of input.accessPolicies ?? []) entry.tenantId = own(entry.tenantId);
     if (input.tenantId !== undefined && input.tenantId !== this.o.tenantId) {
       throw armErrors.badRequest(`The tenant '${input.tenantId}' is not the tenant of subscription '${this.o.subscriptionId}' ('${this.o.tenantId}'): a vault trusts its subscription's tenant.`);
     }

@@ -33,6 +33,13 @@ export interface VaultRequest {
 }
 
 const PERMISSION_KINDS = ['keys', 'secrets', 'certificates', 'storage'] as const;
+
+/**
+ * A tenant id: a GUID, or 'adfs', which names the emulator's tenant in its AD FS form (the Azure CLI signed
+ * in with `--tenant adfs` sends it as the vault's tenant, as on Azure Stack Hub); the service maps it.
+ */
+export const ADFS_TENANT = 'adfs';
+const isTenant = (value: unknown): value is string => isGuid(value) || (typeof value === 'string' && value.toLowerCase() === ADFS_TENANT);
 const SECRET_PERMISSIONS = ['all', 'get', 'list', 'set', 'delete', 'backup', 'restore', 'recover', 'purge'];
 
 /** ARM's wording for a value of the wrong JSON type (Newtonsoft's, as ARM passes it on). */
@@ -111,7 +118,7 @@ export function readAccessPolicies(value: unknown, path: string): AccessPolicyEn
     const tenantId = optionalString(raw, 'tenantId', at);
     const objectId = optionalString(raw, 'objectId', at);
     const applicationId = optionalString(raw, 'applicationId', at);
-    if (!isGuid(tenantId)) throw armErrors.badRequest(`The parameter '${at}.tenantId' is not a valid GUID.`);
+    if (!isTenant(tenantId)) throw armErrors.badRequest(`The parameter '${at}.tenantId' is not a valid GUID.`);
     if (objectId === undefined || objectId === '') throw armErrors.badRequest(`The parameter '${at}.objectId' is required.`);
     if (applicationId !== undefined && !isGuid(applicationId)) throw armErrors.badRequest(`The parameter '${at}.applicationId' is not a valid GUID.`);
     if (raw.permissions === undefined || raw.permissions === null) throw armErrors.badRequest(`The parameter '${at}.permissions' is required.`);
@@ -162,7 +169,7 @@ export function networkProperties(_vault: Vault): Raw {
 function readProperties(raw: Raw, request: VaultRequest): void {
   const tenantId = optionalString(raw, 'tenantId', 'properties');
   if (tenantId !== undefined) {
-    if (!isGuid(tenantId)) throw armErrors.badRequest(`The parameter 'properties.tenantId' has an invalid value '${tenantId}': it must be a GUID.`);
+    if (!isTenant(tenantId)) throw armErrors.badRequest(`The parameter 'properties.tenantId' has an invalid value '${tenantId}': it must be a GUID.`);
     request.tenantId = tenantId.toLowerCase();
   }
   if (raw.sku !== undefined && raw.sku !== null) request.sku = readSku(raw.sku);

@@ -67,6 +67,8 @@ const OTHER_RESOURCES: Record<string, string> = {
   'https://management.azure.com': 'https://management.azure.com/',
   'https://management.core.windows.net': 'https://management.core.windows.net/',
   'https://graph.microsoft.com': 'https://graph.microsoft.com',
+  // Azure AD Graph: the Azure CLI asks a token for it to learn its tenant (az keyvault create).
+  'https://graph.windows.net': 'https://graph.windows.net/',
   'https://storage.azure.com': 'https://storage.azure.com',
   'https://database.windows.net': 'https://database.windows.net/',
   'https://ossrdbms-aad.database.windows.net': 'https://ossrdbms-aad.database.windows.net',
