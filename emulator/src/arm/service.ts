@@ -380,7 +380,12 @@ export class ArmService {
   }
 
   private vaultUri(origin: string, name: string): string {
-    const url = new URL(origin);
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return `https://${name}.vault.localhost/`;
+    }
     // Through the HTTPS proxy the client calls Azure's own host names; on the emulator's origin, *.vault.localhost.
     if (url.hostname.endsWith('.azure.com')) return `https://${name}.vault.azure.net/`;
     return `https://${name}.vault.localhost${url.port ? `:${url.port}` : ''}/`;
