@@ -130,6 +130,7 @@ function banner(facts: EmulatorFacts, config: EmulatorConfig, origin: string): s
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
+    `  Management plane  ${origin}/subscriptions/${facts.subscriptionId} (Azure Resource Manager: docs/management-plane.md)`,
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     '',
     '  Use it from a shell:   eval "$(npx kv-emulator env)"',
