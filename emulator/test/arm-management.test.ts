@@ -497,6 +497,21 @@ describe('soft delete, recover and purge of vaults', () => {
     }
   });
 
+  it("export and import keep a vault's resource group and its soft deletion (with its secrets)", async () => {
+    await group('export-rg');
+    await createVault('export-rg', 'exported-vault');
+    await createVault('export-rg', 'exported-gone');
+    await data('PUT', 'exported-gone', '/secrets/inside', ownerVault, { value: 'kept' });
+    await request('DELETE', `${vaultPath('export-rg', 'exported-gone')}?${KV}`, { token: owner });
+    const exported = await admin('GET', '/export');
+    expect(exported.vaults.find((v: { name: string }) => v.name === 'exported-gone')).toMatchObject({ resourceGroup: 'export-rg', deleted: { deletedAt: expect.any(Number) } });
+    await admin('POST', '/import', exported);
+    expect(emu.vaults.findAny('exported-vault')?.resourceGroup).toBe('export-rg');
+    expect(emu.vaults.findAny('exported-gone')?.deleted).toBeDefined();
+    await request('PUT', `${vaultPath('export-rg', 'exported-gone')}?${KV}`, { token: owner, body: { location: 'westus', properties: { createMode: 'recover' } } });
+    expect((await data('GET', 'exported-gone', '/secrets/inside', ownerVault)).body.value).toBe('kept');
+  });
+
   it('deleting a resource group soft-deletes its vaults', async () => {
     await group('doomed-rg');
     await createVault('doomed-rg', 'doomed-vault');
