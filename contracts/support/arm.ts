@@ -223,6 +223,9 @@ export function subjects(): (prefix: string) => Promise<Subject> {
   };
 }
 
+/** The timeout of a test that waits for Azure's propagation (`eventually`); the suite's default on the emulator. */
+export const PROPAGATION_TIMEOUT = onEmulator ? 30_000 : 900_000;
+
 /**
  * Runs `attempt` until it stops throwing: once on the emulator (changes apply at once), for up to
  * `minutes` on Azure (role assignments and access policies propagate with a delay).

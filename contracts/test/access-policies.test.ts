@@ -6,7 +6,7 @@
 // case has a vault of its own, so that on Azure one subject principal can hold every case's permissions.
 import { SecretClient } from '@azure/keyvault-secrets';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { armPlace, assignRoleArm, eventually, ownedVault, ROLES, skipWithout, subjectUnavailable, subjects, uniqueVaultName, vaultsCleanup, type ArmPlace, type Subject } from '../support/arm.js';
+import { armPlace, assignRoleArm, eventually, ownedVault, PROPAGATION_TIMEOUT, ROLES, skipWithout, subjectUnavailable, subjects, uniqueVaultName, vaultsCleanup, type ArmPlace, type Subject } from '../support/arm.js';
 import { expectedOutcomes, namesFor, OPS, outcomes, prepareState, type Op } from '../support/operations.js';
 
 /** The access-policy permission each operation requires ("This operation requires the secrets/<x> permission"). */
@@ -73,7 +73,7 @@ describe.skipIf(skipWithout(subjectUnavailable()))('access-policy vaults', () =>
     expect(await outcomes(ctx, 'ForbiddenByPolicy', (op, region) => denial(kase, op, region))).toEqual(expectedOutcomes((op) => kase.permissions.includes(PERMISSION[op])));
     // Access-policy decisions name no role assignment.
     if (kase.permissions.includes('get')) expect(getAssignment).toBeUndefined();
-  });
+  }, PROPAGATION_TIMEOUT);
 
   it('ignores role assignments: Key Vault Administrator on the vault does not open an access-policy vault', async () => {
     const holder = await subject('ap-rbac');
@@ -83,5 +83,5 @@ describe.skipIf(skipWithout(subjectUnavailable()))('access-policy vaults', () =>
     const error = await kv.setSecret('anything', 'v').catch((e: unknown) => e);
     expect(error).toMatchObject({ statusCode: 403, code: 'Forbidden' });
     expect((error as Error).message).toContain(`does not have secrets set permission on key vault '${name};location=`);
-  });
+  }, PROPAGATION_TIMEOUT);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { armUnavailable, ownedVault, skipWithout, uniqueVaultName, vaultsCleanup } from '../support/arm.js';
+import { armUnavailable, ownedVault, PROPAGATION_TIMEOUT, skipWithout, uniqueVaultName, vaultsCleanup } from '../support/arm.js';
 import { cleanupAfterAll, client, uniqueName } from '../support/target.js';
 
 describe('backupSecret and restoreSecretBackup', () => {
@@ -80,5 +80,6 @@ describe('backupSecret and restoreSecretBackup', () => {
       expect(versions).toHaveLength(2);
       expect(versions).toContain(two.properties.version);
     },
+    PROPAGATION_TIMEOUT,
   );
 });

@@ -9,6 +9,7 @@ import {
   armPlace,
   armUnavailable,
   assignRoleArm,
+  PROPAGATION_TIMEOUT,
   createVault,
   eventually,
   removeRoleArm,
@@ -30,7 +31,7 @@ describe.skipIf(skipWithout(subjectUnavailable()))('a setup script on the manage
   const cleanup = vaultsCleanup();
   const subject = subjects();
 
-  it('RBAC vault: Key Vault Secrets User reads the secret, and is refused once the assignment is removed', async () => {
+  it('RBAC vault: Key Vault Secrets User reads the secret, and is refused once the assignment is removed', { timeout: PROPAGATION_TIMEOUT }, async () => {
     const place = await armPlace();
     const name = cleanup(uniqueVaultName('mp'));
     const vault = await createVault(name, { rbac: true });
@@ -59,7 +60,7 @@ describe.skipIf(skipWithout(subjectUnavailable()))('a setup script on the manage
     expect(denied.details?.error?.innerError?.code).toBe('ForbiddenByRbac');
   });
 
-  it('Key Vault Contributor updates the vault and is refused the secret', async () => {
+  it('Key Vault Contributor updates the vault and is refused the secret', { timeout: PROPAGATION_TIMEOUT }, async () => {
     const name = cleanup(uniqueVaultName('mc'));
     const vault = await createVault(name, { rbac: true });
     await assignRoleArm(await selfObjectId(), ROLES.keyVaultSecretsOfficer, vault.id!);
@@ -83,7 +84,7 @@ describe.skipIf(skipWithout(subjectUnavailable()))('a setup script on the manage
 describe.skipIf(skipWithout(armUnavailable()))('vault soft delete on the management plane', () => {
   const cleanup = vaultsCleanup();
 
-  it('delete puts the vault in deleted vaults; recover brings it back with its secrets; delete and purge remove it', async () => {
+  it('delete puts the vault in deleted vaults; recover brings it back with its secrets; delete and purge remove it', { timeout: PROPAGATION_TIMEOUT }, async () => {
     const place = await armPlace();
     const name = cleanup(uniqueVaultName('md'));
     const vault = await createVault(name, { rbac: true });
@@ -117,7 +118,7 @@ describe.skipIf(skipWithout(armUnavailable()))('vault soft delete on the managem
     await expect(arm.vaults.getDeleted(name, place.location)).rejects.toMatchObject({ statusCode: 404 });
   });
 
-  it('purge protection refuses the purge of a deleted vault', async () => {
+  it('purge protection refuses the purge of a deleted vault', { timeout: PROPAGATION_TIMEOUT }, async () => {
     const place = await armPlace();
     const name = cleanup(uniqueVaultName('mq'));
     await createVault(name, { rbac: true, purgeProtection: true, retentionDays: 7 });

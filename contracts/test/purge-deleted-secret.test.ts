@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { armPlace, armUnavailable, ownedVault, skipWithout, uniqueVaultName, vaultsCleanup } from '../support/arm.js';
+import { armPlace, armUnavailable, ownedVault, PROPAGATION_TIMEOUT, skipWithout, uniqueVaultName, vaultsCleanup } from '../support/arm.js';
 import { client, uniqueName } from '../support/target.js';
 
 describe('purgeDeletedSecret', () => {
@@ -51,5 +51,6 @@ describe('purgeDeletedSecret', () => {
       });
       await expect(protectedKv.getDeletedSecret(name)).resolves.toMatchObject({ name });
     },
+    PROPAGATION_TIMEOUT,
   );
 });

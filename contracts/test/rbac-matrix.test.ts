@@ -11,7 +11,7 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin, onEmulator } from '../support/target.js';
 import { expectedOutcomes, namesFor, OPS, outcomes, prepareState, type Op } from '../support/operations.js';
-import { armPlace, assignRoleArm, eventually, ownedVault, skipWithout, subjectUnavailable, subjects, uniqueVaultName, vaultsCleanup, type ArmPlace, type Subject } from '../support/arm.js';
+import { armPlace, assignRoleArm, eventually, ownedVault, PROPAGATION_TIMEOUT, skipWithout, subjectUnavailable, subjects, uniqueVaultName, vaultsCleanup, type ArmPlace, type Subject } from '../support/arm.js';
 
 /** The data action each operation needs, and whether it is checked on the vault rather than the secret. */
 const ACTION: Record<Op, string> = {
@@ -160,7 +160,7 @@ describe.skipIf(skipWithout(subjectUnavailable()))('RBAC: roles x operations x s
   }
 
   describe.each(ROLES.map(([role]) => role))('%s', (role) => {
-    it.for(SCOPES)('assigned at %s scope', async (scope, context) => {
+    it.for(SCOPES)('assigned at %s scope', { timeout: PROPAGATION_TIMEOUT }, async (scope, context) => {
       if (!runs(scope)) {
         const reason = scope === 'subscription' ? 'a subscription-wide role of the one subject principal would reach the other cases' : 'short scope forms are the emulator admin API';
         console.log(`[contracts] skipped on Azure: ${role} at ${scope} scope (${reason})`);
@@ -172,5 +172,5 @@ describe.skipIf(skipWithout(subjectUnavailable()))('RBAC: roles x operations x s
 
   it('no role assignment at all: every operation is denied', async () => {
     await check('(no role)|none');
-  });
+  }, PROPAGATION_TIMEOUT);
 });
