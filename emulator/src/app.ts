@@ -6,12 +6,15 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { parseAccessConfig, type AccessConfig } from './access/config.js';
+import { assignmentIdFor, parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
 import type { AuditRow } from './audit/filter.js';
 import { AuditLog, type NewAuditRow } from './audit/log.js';
 import { eventOf } from './audit/record.js';
 import { ServiceMetrics } from './audit/metrics.js';
+import { managementAuthentication } from './arm/authentication.js';
+import { managementRoutes } from './arm/routes/management.js';
+import { ArmService } from './arm/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { parseEventsConfig, type EventsConfig } from './events/config.js';
@@ -56,6 +59,7 @@ import { Realism } from './realism/realism.js';
 import { applyRealismPatch, PRESETS, presetOf, type RealismSettings } from './realism/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
 import { SqliteAuditRepository } from './store/audit-repository.js';
+import { SqliteArmRepository } from './store/arm-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteEventRepository } from './store/event-repository.js';
 import { SniCertificates } from './proxy/certificates.js';
@@ -149,6 +153,8 @@ export interface Emulator {
   events: EventService;
   /** Eventual consistency, request limits and latency (docs/realistic-mode.md). */
   realism: Realism;
+  /** The management plane (ARM). */
+  arm: ArmService;
   db: SqliteDatabase;
   /** The private endpoints' listeners, with the addresses they are bound to (empty until the app is ready). */
   privateEndpoints(): OpenPrivateEndpoint[];
@@ -295,6 +301,18 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   directory.applyConfigured(identityConfig.principals);
   access.applyConfigured(identityConfig.assignments, identityConfig.policies);
   const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory, identityHeader: material.identityHeader });
+  const arm = new ArmService({
+    vaults,
+    secrets,
+    access,
+    directory,
+    repository: new SqliteArmRepository(db),
+    clock,
+    tenantId: config.tenantId,
+    subscriptionId: DEFAULT_SUBSCRIPTION_ID,
+    region: config.region,
+    atomically: (work) => secretRepo.transaction(work),
+  });
 
   const faults = new FaultInjector();
   const reseed = () => {
@@ -378,6 +396,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     defaultVault: config.defaultVault,
     region: config.region,
     serviceVersion: SERVICE_VERSION,
+    management: managementAuthentication(tokens),
     steps: [
       networkRulesStep({ rules: new NetworkRules(networkConfig), region: config.region }),
       authorizationStep({ access, region: config.region, location }),
@@ -431,6 +450,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   adminEventRoutes(app, { events, vaults, location });
   let listeners: PrivateEndpointListeners | undefined;
   adminNetworkRoutes(app, { config: networkConfig, endpoints: () => listeners?.endpoints ?? [] });
+  managementRoutes(app, arm);
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
@@ -439,6 +459,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     state,
     reseed: () => {
       events.clear();
+      arm.reset();
       reseed();
       resetIdentities(directory, access, identityConfig);
       events.validateInBackground();
@@ -472,6 +493,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     sweep = setInterval(() => {
       try {
         secrets.purgeExpired();
+        arm.purgeExpiredVaults();
       } catch (error) {
         if (!isStorageFault(error)) app.log.error({ err: error }, 'purge sweep failed');
       }
@@ -537,6 +559,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     sni,
     audit,
     metrics,
+    arm,
   };
 }
 
@@ -577,7 +600,16 @@ function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string
   const { identities, roleAssignments, accessPolicies, tenant } = config.extensions;
   if (tenant !== undefined) fail('tenant', "is not a setting; the tenant is set with 'tenantId'.");
   const principals = parseIdentities(identities, { defaultClientSecret, fail });
-  return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
+  const access = parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail });
+  // Without a roleAssignments section every principal also owns the emulator's subscription, as whoever
+  // creates a subscription does, so the management plane works at once too (Owner grants no data action).
+  if (roleAssignments === undefined) {
+    const scope = `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}`;
+    for (const p of principals) {
+      access.assignments.push({ id: assignmentIdFor(p.objectId, OWNER, scope), principalId: p.objectId.toLowerCase(), roleId: OWNER, scope });
+    }
+  }
+  return { principals, ...access };
 }
 
 /** The config file's events settings and each vault's subscriptions, validated (ConfigErrors name the field). */
@@ -630,6 +662,8 @@ function parseRealismConfig(config: EmulatorConfig): RealismSettings {
   const start = config.realistic ? 'realistic' : (presetOf(preset, 'realism.preset', fail) ?? 'off');
   return applyRealismPatch(PRESETS[start], parts, fail);
 }
+
+const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */
 function resetIdentities(directory: Directory, access: AccessControl, identityConfig: AccessConfig & { principals: Principal[] }): void {

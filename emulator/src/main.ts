@@ -206,6 +206,7 @@ function banner(
     facts.proxyUrl
       ? `  HTTPS proxy       ${facts.proxyUrl}  (answers for *.vault.azure.net, login.microsoftonline.com...; other hosts ${facts.proxyPassthrough ? 'tunnelled' : 'refused'})`
       : '  HTTPS proxy       off',
+    `  Management plane  ${origin}/subscriptions/${facts.subscriptionId} (Azure Resource Manager: docs/management-plane.md)`,
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     ...privateEndpoints.map((e) => `  Private endpoint  ${e.name} for vault ${e.vault} on ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.boundPort}`),
     ...caNotes,

@@ -15,6 +15,10 @@
 //   5. after the answer is sent (onResponse): its audit record and the service metrics (http/audit.ts),
 //      built from this request context and the answer, written outside the answer's commit.
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
+// Management-plane routes (surface 'arm', arm/routes/) carry ARM's headers instead of Key Vault's in 1,
+// and their bearer token is checked in 2 the way ARM checks it (arm/authentication.ts: ARM audiences,
+// ARM's 401s); the api-version, authorization (403 AuthorizationFailed) and existence checks follow in
+// the ARM domain, in ARM's order, when the route runs.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { errors, KvError } from '../errors.js';
@@ -32,7 +36,7 @@ import { originOf } from './ids.js';
 /** What a data-plane route needs the caller to be allowed to do. */
 export type Permission = 'get' | 'list' | 'set' | 'update' | 'delete' | 'backup' | 'restore' | 'recover' | 'purge' | 'getDeleted';
 
-export type Surface = 'data' | 'admin' | 'identity' | 'public';
+export type Surface = 'data' | 'admin' | 'identity' | 'public' | 'arm';
 
 export interface RequestContext {
   /** scheme://host[:port] as the client called it. */
@@ -74,6 +78,11 @@ export interface PipelineOptions {
   region: string;
   serviceVersion: string;
   steps: DataPlaneStep[];
+  /**
+   * Authenticates a management-plane request from its Authorization header (ARM's checks and 401s):
+   * the claims, synchronously for a token seen before, or a promise of them; throws or rejects to answer.
+   */
+  management?: (authorization: string | undefined, origin: string) => TokenClaims | Promise<TokenClaims>;
 }
 
 /**
@@ -144,6 +153,35 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   app.decorateRequest('kv', null as unknown as RequestContext);
   const { tokens, steps } = options;
 
+  /** ARM's request headers, then its bearer check; the route does the rest (arm/routes/). */
+  const authenticateManagement = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
+    const origin = originOf(request);
+    request.kv = {
+      origin,
+      vaultName: '',
+      apiVersion: '',
+      surface: 'arm',
+      permission: undefined,
+      vault: () => {
+        throw errors.notFound('The management plane addresses vaults by resource id.');
+      },
+    };
+    if (!options.management) return done(errors.notFound(`The requested path ${request.url.split('?')[0]} was not found.`));
+    try {
+      const claims = options.management(request.headers.authorization, origin);
+      if (!(claims instanceof Promise)) {
+        request.kv.claims = claims;
+        return done();
+      }
+      claims.then((verified) => {
+        request.kv.claims = verified;
+        done();
+      }, done);
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+
   const continueFrom = (index: number, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     try {
       for (let i = index; i < steps.length; i++) {
@@ -181,6 +219,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
     reply.header('expires', '-1');
     reply.header('x-ms-request-id', request.id);
     if (typeof clientRequestId === 'string') reply.header('x-ms-client-request-id', clientRequestId);
+    if (surface === 'arm') return authenticateManagement(request, done);
     reply.headers({
       'x-ms-keyvault-region': options.region,
       'x-ms-keyvault-service-version': options.serviceVersion,

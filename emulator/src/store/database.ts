@@ -188,6 +188,30 @@ export const MIGRATIONS: readonly string[] = [
     text  TEXT NOT NULL UNIQUE
   );
   `,
+  // 8: the management plane (arm/): a vault lives in a resource group and can be soft-deleted (it keeps its
+  // secrets until recovered or purged); resource groups; what ARM keeps of a vault, and of a role
+  // assignment, beyond what the data plane needs (location, tags, SKU, full access policy entries,
+  // system data...), as JSON.
+  `
+  ALTER TABLE vaults ADD COLUMN resource_group TEXT;
+  ALTER TABLE vaults ADD COLUMN deleted_at INTEGER;
+  ALTER TABLE vaults ADD COLUMN scheduled_purge_at INTEGER;
+  CREATE TABLE arm_resource_groups (
+    name_key    TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    location    TEXT NOT NULL,
+    tags        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE arm_vaults (
+    name  TEXT PRIMARY KEY,
+    body  TEXT NOT NULL
+  );
+  CREATE TABLE arm_role_assignments (
+    id    TEXT PRIMARY KEY,
+    body  TEXT NOT NULL
+  );
+  `,
 ];
 
 /**
