@@ -9,6 +9,8 @@
 # add urllib3's `source_address` to its pools, including the proxy pools (`proxy_manager_for`), and
 # azure-core takes that session (RequestsTransport(session=...)). Linux routes all of 127.0.0.0/8 to
 # loopback, so binding 127.0.0.7 and connecting to the proxy on 127.0.0.1 works without any setup.
+# (Where `localhost`, the proxy's host in HTTPS_PROXY, also names ::1, urllib3 moves on to 127.0.0.1:
+# an IPv4 source address cannot be bound to an IPv6 socket.)
 #
 #   python3 network_rules_app.py '<plan>'
 #   plan: {"steps": [{"vault", "from", "as": "app" | "<principal key>" | "bad-token", "op": "set" | "get",
