@@ -28,6 +28,7 @@ import { networkRulesStep } from './http/network-rules.js';
 import { handToServer } from './http/connections.js';
 import { adminNetworkRoutes } from './http/routes/admin-network.js';
 import { BrokenConnections, faultStep } from './http/faults.js';
+import { CAUSE_TEXT, codeOf } from './durability/causes.js';
 import { describeChange, StorageGuard } from './durability/guard.js';
 import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
@@ -368,6 +369,17 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
         retention: { maxRecords: config.auditLog.maxRecords, maxAgeMs: config.auditLog.maxAgeDays * 86_400_000 },
         ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map(recordOf).join('\n')}\n`) }),
         onError: (error) => app.log.error({ err: error }, 'audit records could not be written'),
+        // A storage failure drops records (logged once per cause, and when they are written again); it
+        // never changes what health and the data's writes are told (durability/guard.ts).
+        causeOf: (error) => {
+          const cause = storageGuard?.causeOf(error);
+          return cause === undefined ? undefined : CAUSE_TEXT[cause];
+        },
+        onWriteFailure: (error, cause) => {
+          if (cause === undefined) app.log.error({ err: error }, 'audit records could not be written; they are dropped');
+          else app.log.error(`audit: records cannot be written because ${cause} (${codeOf(error) ?? 'no code'}): they are dropped until they can be; requests are answered as usual`);
+        },
+        onWriteRecovered: (dropped) => app.log.info(`audit: records are written again (${dropped} could not be written and were dropped)`),
       })
     : undefined;
   const metrics = new ServiceMetrics();

@@ -45,8 +45,11 @@ function guard(): CommitGuard & { refuseWrites?: Error; refuseAcks?: Error; seen
     beforeAcknowledge() {
       return g.refuseAcks;
     },
-    acknowledged() {
-      g.seen.push('acknowledged');
+    failures() {
+      return g.seen.filter((seen) => seen !== 'acknowledged').length;
+    },
+    acknowledged(seen: number) {
+      if (seen === g.failures()) g.seen.push('acknowledged');
     },
     failed(error: unknown) {
       g.seen.push(error);
