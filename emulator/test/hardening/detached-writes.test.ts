@@ -3,11 +3,13 @@
 // for a sync nor fail with it; the guard (durability/guard.ts) hears that storage works again only from
 // a data write made after the last failure and stored, never from an audit record, an empty group or a
 // sync that carried only earlier writes; the audit log drops what it cannot write and says so once per
-// cause; and strings of a rolled-back batch are not taken for stored ones.
-import { mkdtempSync, rmSync } from 'node:fs';
+// cause; strings of a rolled-back batch are not taken for stored ones; and the JSON-lines file resumes
+// once it can be written again.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditFile } from '../../src/audit/file.js';
 import { AuditLog, type AuditRepository, type NewAuditRow } from '../../src/audit/log.js';
 import { SqliteAuditRepository } from '../../src/store/audit-repository.js';
 import { CommitGroup, type CommitGuard, type Sync } from '../../src/store/commit-group.js';
@@ -281,5 +283,53 @@ describe('the audit log while its records cannot be written', () => {
       ['/secrets/s2?api-version=7.6', 'agent-2'],
       ['/secrets/s1?api-version=7.6', 'agent-1'],
     ]);
+  });
+});
+
+describe('the JSON-lines audit file while it cannot be written', () => {
+  const until = async (condition: () => boolean) => {
+    for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(condition()).toBe(true);
+  };
+
+  it('drops records, says so once, and is opened and written again once the cause goes', async () => {
+    const folder = join(dir, 'gone');
+    const path = join(folder, 'audit.jsonl');
+    let now = 0;
+    const failures: unknown[] = [];
+    const recovered: number[] = [];
+    const file = new AuditFile({ path, now: () => now, retryMs: 1_000, onFailure: (error) => failures.push(error), onRecovered: (dropped) => recovered.push(dropped) });
+    file.write('{"n":1}\n', 1);
+    await until(() => failures.length === 1);
+    expect((failures[0] as { code: string }).code).toBe('ENOENT');
+    file.write('{"n":2}\n{"n":3}\n', 2);
+    // Tried again after the retry time: still failing, said no more.
+    now += 1_000;
+    file.write('{"n":4}\n', 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(failures).toHaveLength(1);
+    mkdirSync(folder);
+    file.write('{"n":5}\n', 1);
+    expect(recovered).toEqual([]);
+    now += 1_000;
+    file.write('{"n":6}\n', 1);
+    await until(() => recovered.length === 1);
+    expect(recovered).toEqual([5]);
+    await file.close();
+    expect(readFileSync(path, 'utf8')).toBe('{"n":6}\n');
+  });
+
+  const noFullDevice = existsSync('/dev/full') ? undefined : 'this machine has no /dev/full (a device that answers every write ENOSPC)';
+  if (noFullDevice) console.log(`[hardening] full-disk audit file test skipped: ${noFullDevice}`);
+
+  it.skipIf(noFullDevice !== undefined)('says once that a full disk refuses it, however many batches fail', async () => {
+    const failures: unknown[] = [];
+    const file = new AuditFile({ path: '/dev/full', onFailure: (error) => failures.push(error), onRecovered: () => {} });
+    for (let i = 0; i < 5; i++) file.write('{"n":1}\n', 1);
+    await until(() => failures.length === 1);
+    for (let i = 0; i < 5; i++) file.write('{"n":1}\n', 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(failures.map((error) => (error as { code: string }).code)).toEqual(['ENOSPC']);
+    await file.close();
   });
 });
