@@ -92,6 +92,10 @@ export class StorageGuard {
     return undefined;
   }
 
+  failing(): boolean {
+    return !this.state.healthy;
+  }
+
   failures(): number {
     return this.failureCount;
   }

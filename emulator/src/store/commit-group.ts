@@ -41,6 +41,8 @@ export interface CommitGuard {
   beforeWrite(): void;
   /** After a commit, before its sync: an error to fail its waiters with instead of acknowledging them. */
   beforeAcknowledge(): Error | undefined;
+  /** Whether storage failed and no write has been stored since: only then do groups note whether they write. */
+  failing(): boolean;
   /** How many storage failures the guard has named so far (taken when a group that wrote something commits). */
   failures(): number;
   /**
@@ -109,8 +111,9 @@ export class CommitGroup {
       setImmediate(() => this.flush());
     }
     let result: T;
-    // Whether this unit changes a row: only a group that wrote something tells the guard storage works.
-    const before = this.options.guard && !this.groupWrote ? this.changes() : undefined;
+    // Whether this unit changes a row: only a group that wrote something tells the guard storage works
+    // again (asked only while it has failed: a healthy guard has nothing to be told).
+    const before = !this.groupWrote && this.options.guard?.failing() ? this.changes() : undefined;
     try {
       this.stmt.savepoint.run();
       result = work();

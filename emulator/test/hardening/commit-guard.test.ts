@@ -45,6 +45,10 @@ function guard(): CommitGuard & { refuseWrites?: Error; refuseAcks?: Error; seen
     beforeAcknowledge() {
       return g.refuseAcks;
     },
+    // Hears of every write stored, as a guard that has failed does.
+    failing() {
+      return true;
+    },
     failures() {
       return g.seen.filter((seen) => seen !== 'acknowledged').length;
     },

@@ -44,19 +44,27 @@ function manualSync(): { sync: Sync; calls: Array<(error?: Error | null) => void
 }
 
 /** A guard that counts the failures it names and records what it is told is stored. */
-function countingGuard(): CommitGuard & { named: unknown[]; stored: number } {
+function countingGuard(): CommitGuard & { named: unknown[]; stored: number; cleared: number } {
   const g = {
     named: [] as unknown[],
     stored: 0,
+    /** Failures cleared by a write stored after them. */
+    cleared: 0,
     beforeWrite() {},
     beforeAcknowledge() {
       return undefined;
+    },
+    failing() {
+      return g.named.length > g.cleared;
     },
     failures() {
       return g.named.length;
     },
     acknowledged(seen: number) {
-      if (seen === g.named.length) g.stored += 1;
+      if (seen === g.named.length && g.failing()) {
+        g.stored += 1;
+        g.cleared = g.named.length;
+      }
     },
     failed(error: unknown) {
       g.named.push(error);
