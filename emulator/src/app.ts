@@ -381,7 +381,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
         // A storage failure drops records (logged once per cause, and when they are written again); it
         // never changes what health and the data's writes are told (durability/guard.ts).
         causeOf: (error) => {
-          const cause = storageGuard?.causeOf(error);
+          const cause = storageGuard?.nameCause(error);
           return cause === undefined ? undefined : CAUSE_TEXT[cause];
         },
         onWriteFailure: (error, cause) => {

@@ -125,7 +125,7 @@ export class StorageGuard {
    * if it is not a storage failure. Changes nothing: such writes neither make the storage unhealthy nor
    * healthy again. The cause the guard already knows for the same code is reused (no probe write).
    */
-  causeOf(error: unknown): StorageCause | undefined {
+  nameCause(error: unknown): StorageCause | undefined {
     const code = codeOf(error);
     if (!this.state.healthy && code !== undefined && this.state.code === code) return this.state.cause;
     const cause = causeOf(error, { dataDir: this.options.dataDir, lost: () => this.filesMoved() });
