@@ -2,13 +2,14 @@
 // configuration. It never listens (main.ts does); tests use `inject` or listen on port 0.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { assignmentIdFor, parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
 import type { AuditRow } from './audit/filter.js';
+import { AuditFile } from './audit/file.js';
 import { AuditLog, type NewAuditRow } from './audit/log.js';
 import { eventOf } from './audit/record.js';
 import { ServiceMetrics } from './audit/metrics.js';
@@ -31,6 +32,7 @@ import { networkRulesStep } from './http/network-rules.js';
 import { handToServer } from './http/connections.js';
 import { adminNetworkRoutes } from './http/routes/admin-network.js';
 import { BrokenConnections, faultStep } from './http/faults.js';
+import { CAUSE_TEXT, codeOf } from './durability/causes.js';
 import { describeChange, StorageGuard } from './durability/guard.js';
 import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
@@ -377,15 +379,34 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
   // Audit records and metrics: after the answer is sent (http/audit.ts), batched outside the commits.
   const recordOf = (row: AuditRow) => JSON.stringify(eventOf(row, location));
-  const auditFile = config.auditLog.enabled && config.auditLog.file ? createWriteStream(config.auditLog.file, { flags: 'a' }) : undefined;
-  auditFile?.on('error', (error) => app.log.error({ err: error }, 'the audit log file cannot be written'));
+  const auditFilePath = config.auditLog.enabled && config.auditLog.file ? config.auditLog.file : undefined;
+  const auditFile =
+    auditFilePath === undefined
+      ? undefined
+      : new AuditFile({
+          path: auditFilePath,
+          onFailure: (error) =>
+            app.log.error(`audit: the file ${auditFilePath} cannot be written (${codeOf(error) ?? String(error)}): its records are dropped until it can be (tried again every 5 s)`),
+          onRecovered: (dropped) => app.log.info(`audit: the file ${auditFilePath} is written again (${dropped} records could not be written to it and were dropped)`),
+        });
   const audit = config.auditLog.enabled
     ? new AuditLog<NewAuditRow>({
         repository: new SqliteAuditRepository(db, commits),
         build: (row) => row,
         retention: { maxRecords: config.auditLog.maxRecords, maxAgeMs: config.auditLog.maxAgeDays * 86_400_000 },
-        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map(recordOf).join('\n')}\n`) }),
+        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map(recordOf).join('\n')}\n`, rows.length) }),
         onError: (error) => app.log.error({ err: error }, 'audit records could not be written'),
+        // A storage failure drops records (logged once per cause, and when they are written again); it
+        // never changes what health and the data's writes are told (durability/guard.ts).
+        causeOf: (error) => {
+          const cause = storageGuard?.nameCause(error);
+          return cause === undefined ? undefined : CAUSE_TEXT[cause];
+        },
+        onWriteFailure: (error, cause) => {
+          if (cause === undefined) app.log.error({ err: error }, 'audit records could not be written; they are dropped');
+          else app.log.error(`audit: records cannot be written because ${cause} (${codeOf(error) ?? 'no code'}): they are dropped until they can be; requests are answered as usual`);
+        },
+        onWriteRecovered: (dropped) => app.log.info(`audit: records are written again (${dropped} could not be written and were dropped)`),
       })
     : undefined;
   const metrics = new ServiceMetrics();
@@ -536,7 +557,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     await dispatcher.close();
     await proxy?.close();
     audit?.close();
-    if (auditFile) await new Promise<void>((done) => auditFile.end(done));
+    await auditFile?.close();
     await storage.close();
   });
 

@@ -4,6 +4,10 @@
 // Kept by count and by age; readers (the admin API, the live stream, the JSON-lines file) see records
 // once they are written. Reads write what is pending first, so a client that got its answer finds the
 // record of it.
+// When the storage fails (a full disk, a read-only file system), the batches that cannot be written are
+// dropped: the requests they describe were answered all the same, and nothing is retried (a failing disk
+// would only fail again, and pending records would pile up). The operator hears it once per cause when
+// batches start failing, and once when one is written again, with the count of records dropped.
 
 import type { AuditFilter, AuditRow } from './filter.js';
 import { matches } from './filter.js';
@@ -52,7 +56,21 @@ export interface AuditLogOptions<T> {
   maxBatch?: number;
   /** Called with each written batch (the JSON-lines file). */
   sink?: (rows: AuditRow[]) => void;
+  /** A record that could not be built, or a failure of a subscriber or of the sink. */
   onError?: (error: unknown) => void;
+  /** Names why records could not be written (a storage cause), asked once per error code; undefined: not storage. */
+  causeOf?: (error: unknown) => string | undefined;
+  /** Records cannot be written (they are dropped): called when this starts, and again only for another cause. */
+  onWriteFailure?: (error: unknown, cause: string | undefined) => void;
+  /** Records are written again after onWriteFailure; `dropped` records were lost meanwhile. */
+  onWriteRecovered?: (dropped: number) => void;
+}
+
+/** While records cannot be written: the last failure's code and cause, and how many were dropped. */
+interface Failing {
+  code: string | undefined;
+  cause: string | undefined;
+  dropped: number;
 }
 
 export interface AuditSubscription {
@@ -71,6 +89,7 @@ export class AuditLog<T> {
   private stored: number;
   private lastAgeCheck = 0;
   private closed = false;
+  private failing: Failing | undefined;
   private readonly now: () => number;
   private readonly flushDelayMs: number;
   private readonly maxBatch: number;
@@ -122,7 +141,7 @@ export class AuditLog<T> {
     } catch (error) {
       // The records of this batch are lost; the requests they describe were answered all the same.
       this.pending = [];
-      this.options.onError?.(error);
+      this.writeFailed(error, rows.length);
       return;
     }
     if (written === undefined) {
@@ -132,6 +151,11 @@ export class AuditLog<T> {
     }
     this.pending = [];
     rows = [];
+    if (this.failing) {
+      const { dropped } = this.failing;
+      this.failing = undefined;
+      this.options.onWriteRecovered?.(dropped);
+    }
     this.stored += written.length;
     this.trim(false);
     try {
@@ -184,6 +208,24 @@ export class AuditLog<T> {
     this.subscribers.clear();
   }
 
+  /**
+   * Records could not be written (a batch of `dropped`, or none for a trim): told once when this starts,
+   * and again only for another cause. The cause is asked for once per error code: naming an I/O error
+   * may take a probe write, which a failing disk must not get at every batch.
+   */
+  private writeFailed(error: unknown, dropped: number): void {
+    const raw = (error as { code?: unknown } | null | undefined)?.code;
+    const code = typeof raw === 'string' ? raw : undefined;
+    const previous = this.failing;
+    if (previous !== undefined && previous.code === code) {
+      previous.dropped += dropped;
+      return;
+    }
+    const cause = this.options.causeOf?.(error);
+    this.failing = { code, cause, dropped: (previous?.dropped ?? 0) + dropped };
+    if (previous === undefined || previous.cause !== cause || cause === undefined) this.options.onWriteFailure?.(error, cause);
+  }
+
   private schedule(delayMs: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -209,7 +251,7 @@ export class AuditLog<T> {
         this.stored -= this.options.repository.trimOlderThan(now - maxAgeMs);
       }
     } catch (error) {
-      this.options.onError?.(error);
+      this.writeFailed(error, 0);
     }
   }
 

@@ -57,6 +57,8 @@ const clean = (value: string) => (/[\u001e\u001f]/.test(value) ? value.replace(/
 class Strings {
   private readonly ids = new Map<string, number>();
   private readonly texts = new Map<number, string>();
+  /** Ids inserted by the transaction under way: forgotten if it is rolled back. */
+  private added: number[] = [];
   private readonly upsert;
   private readonly byId;
   private readonly all;
@@ -84,6 +86,7 @@ class Strings {
       if (this.ids.size >= MAX_STRINGS) return clean_;
       id = this.upsert.get(clean_) as number;
       this.remember(id, clean_);
+      this.added.push(id);
     }
     return REFERENCE + id;
   }
@@ -97,6 +100,24 @@ class Strings {
       this.remember(id, text);
     }
     return text;
+  }
+
+  /** The transaction that inserted strings committed: they are kept. */
+  kept(): void {
+    this.added = [];
+  }
+
+  /**
+   * The transaction that inserted strings was rolled back: they are gone again (their ids may be given to
+   * other strings). Forgets only those, without reading the table (a failing disk fails every batch).
+   */
+  rolledBack(): void {
+    for (const id of this.added) {
+      const text = this.texts.get(id);
+      this.texts.delete(id);
+      if (text !== undefined && this.ids.get(text) === id) this.ids.delete(text);
+    }
+    this.added = [];
   }
 
   clear(): void {
@@ -206,10 +227,12 @@ export class SqliteAuditRepository implements AuditRepository {
 
   append(rows: NewAuditRow[]): AuditRow[] | undefined {
     try {
-      return this.commits.runDetached(() => this.insert(rows));
+      const written = this.commits.runDetached(() => this.insert(rows));
+      this.strings.kept();
+      return written;
     } catch (error) {
       // Strings written by the rolled-back transaction are gone again: forget what it added.
-      this.strings.reload();
+      this.strings.rolledBack();
       throw error;
     }
   }
