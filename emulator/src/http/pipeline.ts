@@ -51,8 +51,19 @@ export interface RequestContext {
   claims?: TokenClaims;
   /** How the access check came out, once it ran (http/authorization.ts); audit records read it. */
   decision?: { model: 'rbac' | 'accessPolicy'; allowed: boolean; assignmentId?: string };
+  /** The Key Vault operation a management-plane request reached (arm/ vaults.ts), for its audit record. */
+  vaultOperation?: VaultOperation;
   /** The addressed vault, created on first use unless strict (resolved once, after authentication). */
   vault(): Vault;
+}
+
+/** A management-plane operation on one vault, as Key Vault's audit records name it (VaultGet, VaultPut, ...). */
+export interface VaultOperation {
+  operationName: string;
+  vault: string;
+  resourceGroup: string;
+  /** The vault's URI as the caller is shown it (the record's properties.id). */
+  vaultUri: string;
 }
 
 declare module 'fastify' {
