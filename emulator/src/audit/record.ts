@@ -86,8 +86,12 @@ export interface ArmPlacement {
   resourceGroup: string;
 }
 
+/** The long claim names of a vault operation's record (see MANAGEMENT_CLIENT_INFO). */
+const OBJECT_ID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
+const UPN_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
+
 /** Claims of the caller's token an audit record names (never the token itself). */
-const IDENTITY_CLAIMS = ['oid', 'appid', 'azp', 'upn', 'unique_name', 'idtyp', 'appidacr', 'xms_mirid', 'xms_az_rid'] as const;
+const IDENTITY_CLAIMS = ['oid', 'appid', 'azp', 'upn', 'unique_name', 'idtyp', 'appidacr', 'xms_mirid', 'xms_az_rid', OBJECT_ID_CLAIM, UPN_CLAIM] as const;
 
 /**
  * Query parameters whose values a record keeps. Any other parameter's value is replaced: a request URI
@@ -182,8 +186,6 @@ export function parseErrorBody(body: string | undefined): ErrorEnvelope {
  * claims carry their long names.
  */
 export const MANAGEMENT_CLIENT_INFO = 'azure-resource-manager/2.0';
-const OBJECT_ID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
-const UPN_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
 
 /** The identity claims of a vault operation's record, as JSON text (see MANAGEMENT_CLIENT_INFO). */
 export function managementIdentityClaimsText(claims: Record<string, unknown>): string {
