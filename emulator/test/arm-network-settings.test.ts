@@ -88,6 +88,8 @@ describe('network settings through ARM', () => {
     const acls = { bypass: 'None', defaultAction: 'Deny', ipRules: [{ value: '198.51.100.7/32' }, { value: '203.0.113.0/24' }], virtualNetworkRules: [{ id: SUBNET.toLowerCase() }] };
     expect(created.body.properties).toMatchObject({ publicNetworkAccess: 'Enabled', networkAcls: acls });
     expect((await arm('GET', 'net-rg', 'arm-fw')).body.properties.networkAcls).toEqual(acls);
+    const listed = await request(emu, 'GET', `/subscriptions/${SUB}/resourceGroups/net-rg/providers/Microsoft.KeyVault/vaults?${KV}`, { token: owner });
+    expect(listed.body.value.find((v: { name: string }) => v.name === 'arm-fw').properties.networkAcls).toEqual(acls);
     expect(await admin(emu, 'GET', '/vaults/arm-fw')).toMatchObject({ publicNetworkAccess: 'Enabled', networkAcls: acls });
 
     // Inside: an ip rule, a CIDR range, the declared subnet. Past the network check, the secret is missing.
