@@ -25,7 +25,7 @@ import {
   vaultsClient,
   vaultsCleanup,
 } from '../support/arm.js';
-import { client, credential, onEmulator } from '../support/target.js';
+import { client, credential, onEmulator, target } from '../support/target.js';
 
 /** Source addresses on the emulator's loopback: one the rule lists, one it does not. */
 const INSIDE = '127.0.0.9';
@@ -85,7 +85,10 @@ function expectDenial(error: Denial, innerCode: string, message: string): void {
   expect(error.bodyAsText).toBe(JSON.stringify({ error: { code: 'Forbidden', message, innererror: { code: innerCode } } }));
 }
 
-describe.skipIf(skipWithout(armUnavailable()))('network settings made through the management plane', () => {
+/** The container's published port hides the client's source address behind Docker's own. */
+const containerReason = target.kind === 'container' ? 'network rules see Docker’s address, not the chosen source address, through a published port' : undefined;
+
+describe.skipIf(skipWithout(armUnavailable() ?? containerReason))('network settings made through the management plane', () => {
   const cleanup = vaultsCleanup();
 
   /** A vault made through ARM holding one secret the suite's identity may read. */
