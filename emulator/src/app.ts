@@ -69,6 +69,7 @@ import { HttpsProxy, type ProxyLimits } from './proxy/server.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { openStorage } from './store/storage.js';
 import { ControllableClock } from './vault/clock.js';
+import { resourceGroupOf } from './vault/model.js';
 import { CLOUD_RESOURCES } from './vault/clouds.js';
 import { SecretService } from './vault/secrets.js';
 import { StateService } from './vault/state.js';
@@ -211,6 +212,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const eventsConfig = parseEvents(config);
   const networkConfig = parseNetworkSection(config);
   const location: ArmLocation = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
+  // Where one vault lives in ARM ids (events' topics, audit records): its own resource group once made
+  // through ARM, the default one otherwise.
+  const placeOf = (vault: string): ArmLocation => {
+    const group = vaults.findAny(vault)?.resourceGroup;
+    return group === undefined ? location : { ...location, resourceGroup: group };
+  };
   const realismSettings = parseRealismConfig(config);
   const realism = new Realism({ clock, settings: realismSettings });
 
@@ -244,7 +251,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     store: eventStore,
     clock,
     webhooks,
-    location,
+    location: placeOf,
     handshakeTimeoutMs: eventsConfig.handshakeTimeoutMs,
     log: { info: (message) => app.log.info(message), warn: (message) => app.log.warn(message) },
   });
@@ -252,7 +259,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     store: eventStore,
     clock,
     webhooks,
-    location,
+    location: placeOf,
     subscriptionOf: (vault, name) => events.find(vault, name),
     durable: () => commits.settled(),
     timeoutMs: eventsConfig.deliveryTimeoutMs,
@@ -277,7 +284,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       parseNetworkSettings(vault, {
         path,
         vault: String(vault.name).toLowerCase(),
-        location,
+        location: { ...location, ...(typeof vault.resourceGroup === 'string' && { resourceGroup: vault.resourceGroup }) },
         fail: (field, problem) => {
           throw errors.badParameter(`${field} ${problem}`);
         },
@@ -313,7 +320,9 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     tenantId: config.tenantId,
     subscriptionId: DEFAULT_SUBSCRIPTION_ID,
     region: config.region,
-    atomically: (work) => secretRepo.transaction(work),
+    // One management-plane request is one change: at most one VaultAccessPolicyChanged per vault.
+    atomically: (work) => events.coalesce(() => secretRepo.transaction(work)),
+    events,
   });
 
   const faults = new FaultInjector();
@@ -410,7 +419,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       })
     : undefined;
   const metrics = new ServiceMetrics();
-  observeRefused = installAudit(app, { log: audit, metrics, defaultVault: config.defaultVault });
+  observeRefused = installAudit(app, {
+    log: audit,
+    metrics,
+    defaultVault: config.defaultVault,
+    resourceGroupOf: (vault) => vaults.findAny(vault)?.resourceGroup,
+  });
   installPipeline(app, {
     vaults,
     tokens,
@@ -468,7 +482,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   adminLogRoutes(app, { log: audit, metrics, recordOf, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
-  adminEventRoutes(app, { events, vaults, location });
+  adminEventRoutes(app, { events, vaults, location: placeOf });
   let listeners: PrivateEndpointListeners | undefined;
   adminNetworkRoutes(app, { config: networkConfig, endpoints: () => listeners?.endpoints ?? [] });
   managementRoutes(app, arm);
@@ -664,7 +678,9 @@ function linkPrivateEndpoints(network: NetworkConfig, vaults: VaultService, loca
     const vault = vaults.ensure(endpoint.vault, {});
     const name = endpoint.name.toLowerCase();
     if (vault.privateEndpointConnections.some((c) => privateEndpointNameOf(c.properties.privateEndpoint.id) === name)) continue;
-    vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approvedConnection(location, vault.name, endpoint.name)] });
+    // The connection's id names the vault's own resource group (a vault made through ARM lives in its own).
+    const approved = approvedConnection({ ...location, resourceGroup: resourceGroupOf(vault) }, vault.name, endpoint.name);
+    vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approved] });
   }
 }
 

@@ -327,9 +327,9 @@ describe('vaults', () => {
       code: 'BadRequest',
       message: 'The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.',
     });
-    const closed = await request('PUT', `${vaultPath('vaults-rg', 'typed')}?${KV}`, { token: owner, body: vaultBody({ publicNetworkAccess: 'Disabled' }) });
+    const closed = await request('PUT', `${vaultPath('vaults-rg', 'typed')}?${KV}`, { token: owner, body: vaultBody({ publicNetworkAccess: 'Closed' }) });
     expect(closed.status).toBe(400);
-    expect(closed.body.error.message).toContain('network rules are not served');
+    expect(closed.body.error).toEqual({ code: 'BadRequest', message: `Invalid value found at properties.publicNetworkAccess: must be one of 'Enabled', 'Disabled', got "Closed".` });
     const open = await request('PUT', `${vaultPath('vaults-rg', 'open')}?${KV}`, {
       token: owner,
       body: vaultBody({ publicNetworkAccess: 'Enabled', networkAcls: { bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: [] } }),

@@ -3,7 +3,8 @@
 // (--ignore-certificate-errors-spki-list with its SPKI hash: that one key, not every certificate). Each
 // view renders the emulator's real state (seeded through the data plane and the admin API); reveal,
 // recover, purge (and purge protection's refusal, as the service words it), the clock, faults, and a
-// denial appearing live in the audit view; keyboard use, names for screen readers, and a narrow window.
+// denial appearing live in the audit view, event subscriptions with their deliveries and dead letters (a real
+// webhook on loopback); keyboard use, names for screen readers, and a narrow window.
 // Without Chromium the tests say why and are skipped.
 // KV_DASHBOARD_SCREENSHOTS=<dir> also writes the screenshots of the main views (docs/images).
 import { createHash, X509Certificate } from 'node:crypto';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { bearerToken, call, startChild, type ChildEmulator } from './robustness/support.js';
+import { startReceiver } from './support/webhook-receiver.js';
 
 // What the functions run in the page use (the project compiles without the DOM library).
 declare const document: any;
@@ -313,8 +315,65 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', () => {
     await page.close();
   });
 
+  it('shows event subscriptions with their filters and schema, and their deliveries, dead letters standing out', async () => {
+    const receiver = await startReceiver();
+    try {
+      // One endpoint takes its events; the other refuses them (400: not retried, dead-lettered at once).
+      receiver.respond = (r) => (r.path.endsWith('?to=reject') ? 400 : 200);
+      await admin('/vaults/shop/eventSubscriptions/rotation', 'PUT', {
+        endpoint: `${receiver.url}?to=accept`,
+        includedEventTypes: ['Microsoft.KeyVault.SecretNewVersionCreated'],
+        subjectBeginsWith: 'event-',
+      });
+      await admin('/vaults/shop/eventSubscriptions/audit-sink', 'PUT', { endpoint: `${receiver.url}?to=reject`, schema: 'CloudEventSchemaV1_0', deadLetter: true, maxDeliveryAttempts: 3 });
+      expect((await data('shop', '/secrets/event-key', 'PUT', { value: VALUES.other })).status).toBe(200);
+      const states = async (subscription: string) => (await admin(`/vaults/shop/eventSubscriptions/${subscription}/deliveries`)).value.map((d: any) => d.state);
+      await expect.poll(() => states('rotation'), { timeout: 10_000 }).toEqual(['delivered']);
+      await expect.poll(() => states('audit-sink'), { timeout: 10_000 }).toEqual(['deadLettered']);
+
+      const page = await open('#/events');
+      await page.getByRole('heading', { name: 'Event subscriptions' }).waitFor();
+      const overview = page.getByRole('table', { name: '2 event subscriptions' });
+      expect(await overview.getByRole('row', { name: /rotation/ }).textContent()).toMatch(/shop\s*rotation\s*http:\/\/127\.0\.0\.1:\d+\/api\/events\s*SecretNewVersionCreated\s*Event Grid schema\s*Validated/);
+      expect(await overview.getByRole('row', { name: /audit-sink/ }).textContent()).toMatch(/audit-sink.*All\s*CloudEvents 1\.0\s*Validated/);
+      // The endpoint's query string (it may hold keys) is never shown.
+      expect(await page.content()).not.toContain('to=accept');
+
+      await overview.getByRole('link', { name: 'shop' }).first().click();
+      await page.getByRole('heading', { name: 'Events of vault shop' }).waitFor();
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Events of vault shop');
+      const rotation = page.locator('section[data-subscription="rotation"]');
+      expect(await rotation.locator('dl').textContent()).toContain('Subject filterssubject begins with "event-"');
+      const delivered = rotation.getByRole('table', { name: 'Recent deliveries of rotation' }).locator('tbody tr');
+      expect(await delivered.count()).toBe(1);
+      expect(await delivered.getAttribute('data-state')).toBe('delivered');
+      expect(await delivered.textContent()).toMatch(/SecretNewVersionCreated\s*event-key.*Delivered\s*1\s*200/);
+
+      const sink = page.locator('section[data-subscription="audit-sink"]');
+      const deadDelivery = sink.getByRole('table', { name: 'Recent deliveries of audit-sink' }).locator('tbody tr');
+      expect(await deadDelivery.getAttribute('data-state')).toBe('deadLettered');
+      expect(await deadDelivery.getAttribute('class')).toBe('denied');
+      expect(await deadDelivery.locator('td[data-label="State"]').textContent()).toBe('Dead-letteredUndeliverableDueToClientError');
+      expect(await deadDelivery.locator('td[data-label="Last answer"]').textContent()).toBe('400 (BadRequest)');
+      const deadLetter = sink.getByRole('table', { name: 'Dead letters of audit-sink' }).locator('tbody tr');
+      expect(await deadLetter.textContent()).toMatch(/SecretNewVersionCreated\s*event-key\s*UndeliverableDueToClientError\s*1\s*BadRequest/);
+      await shot(page, 'dashboard-events');
+
+      // A new delivery shows after Refresh, and the focus stays on the button.
+      expect((await data('shop', '/secrets/event-key-2', 'PUT', { value: VALUES.other })).status).toBe(200);
+      await expect.poll(() => states('rotation'), { timeout: 10_000 }).toEqual(['delivered', 'delivered']);
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await expect.poll(() => rotation.getByRole('table', { name: 'Recent deliveries of rotation' }).locator('tbody tr').count()).toBe(2);
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Refresh');
+      expect(problemsOf(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('names every control for assistive technology', async () => {
-    for (const hash of ['#/vaults/shop', '#/clock', '#/audit', '#/faults', '#/identities']) {
+    for (const hash of ['#/vaults/shop', '#/clock', '#/audit', '#/faults', '#/identities', '#/events', '#/events/shop']) {
       const page = await open(hash);
       await page.locator('main h1').waitFor();
       const unnamed = await page.evaluate(() => {

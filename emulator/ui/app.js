@@ -1,8 +1,8 @@
 // The kv-emulator dashboard: a client of the emulator's admin API (/_emulator/...) and nothing else,
 // written as a plain ES module the browser loads as it is (no framework, no build step). Every piece of
 // data reaches the page as text nodes (never as HTML), and a secret's value is fetched only when a person
-// presses its Reveal button. Views are registered in VIEWS below: a new section of the admin API (event
-// subscriptions and deliveries, say) gets a view by adding an entry there.
+// presses its Reveal button. Views are registered in VIEWS below: a new section of the admin API gets a
+// view by adding an entry there (as event subscriptions and deliveries did).
 
 const API = '/_emulator';
 const DAY = 86_400;
@@ -157,6 +157,8 @@ async function vaultView(main, name) {
       h('dd', {}, vault.permissionModel === 'rbac' ? 'Azure RBAC' : 'Access policies'),
       h('dt', {}, 'Vault URL'),
       h('dd', {}, h('code', {}, `https://${vault.name}.vault.localhost${location.port ? `:${location.port}` : ''}`)),
+      h('dt', {}, 'Events'),
+      h('dd', {}, h('a', { href: `#/events/${encodeURIComponent(vault.name)}` }, 'Event subscriptions and deliveries')),
     ),
   );
 
@@ -450,7 +452,9 @@ async function auditView(main, _param, query) {
       path = r.properties.requestUri;
     }
     const claim = (r.identity && r.identity.claim) || {};
-    const caller = claim.upn || (claim.appid ? `appid ${claim.appid}` : claim.oid ? `oid ${claim.oid}` : r.callerIpAddress);
+    // Vault operations made through ARM name the caller with the long claim names, as Key Vault records them.
+    const upn = claim.upn || claim['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn'];
+    const caller = upn || (claim.appid ? `appid ${claim.appid}` : claim.oid ? `oid ${claim.oid}` : r.callerIpAddress);
     const result = [denied ? badge('Denied', 'bad') : status >= 400 ? badge('Failed', 'warn') : '', `${status} ${r.resultSignature}`];
     if (status >= 400 && r.resultDescription) result.push(h('div', { class: 'reason' }, r.resultDescription.split(/\r?\n/)[0]));
     const at = h('time', { datetime: r.time }, r.time.slice(11, 23));
@@ -490,6 +494,145 @@ async function auditView(main, _param, query) {
   };
 }
 
+// ---------- events ----------
+
+const EVENT_ROWS = 50;
+const SCHEMAS = { EventGridSchema: 'Event Grid schema', CloudEventSchemaV1_0: 'CloudEvents 1.0' };
+/** Delivery states in words, with the badge that backs them up (a dead letter stands out). */
+const DELIVERY_STATES = {
+  delivered: ['Delivered', 'ok'],
+  pending: ['Pending', 'warn'],
+  deadLettered: ['Dead-lettered', 'bad'],
+  dropped: ['Dropped', 'bad'],
+};
+const shortType = (type) => (type || '').replace(/^Microsoft\.KeyVault\./, '');
+/** A moment that does not wrap in a table cell. */
+const at = (iso) => (iso ? h('time', { datetime: iso }, when(iso)) : '—');
+
+function subscriptionFilters(s) {
+  const parts = [];
+  if (s.subjectBeginsWith) parts.push(`subject begins with "${s.subjectBeginsWith}"`);
+  if (s.subjectEndsWith) parts.push(`subject ends with "${s.subjectEndsWith}"`);
+  return parts.length ? parts.join(', ') : 'None';
+}
+
+/** Every vault's event subscriptions (GET /_emulator/eventSubscriptions). */
+async function eventsView(main) {
+  const { value: subscriptions } = await api('/eventSubscriptions');
+  const columns = ['Vault', 'Subscription', 'Endpoint', 'Event types', 'Schema', 'State'];
+  main.append(
+    h('h1', { tabindex: '-1' }, 'Event subscriptions'),
+    h('p', { class: 'hint' }, 'Event Grid subscriptions of every vault. Open a vault to see what was delivered to each, and what was dead-lettered.'),
+    table(
+      `${subscriptions.length} event subscription${subscriptions.length === 1 ? '' : 's'}`,
+      columns,
+      subscriptions.map((s) =>
+        row(columns, [
+          h('a', { href: `#/events/${encodeURIComponent(s.vault)}` }, s.vault),
+          s.name,
+          h('span', { class: 'mono' }, s.endpointBaseUrl),
+          s.includedEventTypes ? s.includedEventTypes.map(shortType).join(', ') : 'All',
+          SCHEMAS[s.schema] || s.schema,
+          s.provisioningState === 'Succeeded' ? badge('Validated', 'ok') : badge('Awaiting validation', 'warn'),
+        ]),
+      ),
+      { id: 'subscriptions', empty: 'No event subscriptions. Make one with PUT /_emulator/vaults/{vault}/eventSubscriptions/{name}.' },
+    ),
+  );
+}
+
+/** One vault's subscriptions, each with its settings, its recent deliveries and its dead letters. */
+async function vaultEventsView(main, vault) {
+  const base = `/vaults/${encodeURIComponent(vault)}/eventSubscriptions`;
+  const { value: subscriptions } = await api(base);
+  const refresh = h(
+    'button',
+    {
+      onclick: async () => {
+        await render();
+        announce(`Deliveries of vault ${vault} refreshed.`);
+        document.querySelector('#refresh-events')?.focus();
+      },
+      id: 'refresh-events',
+    },
+    'Refresh',
+  );
+  main.append(
+    h('h1', { tabindex: '-1' }, `Events of vault ${vault}`),
+    h('p', { class: 'hint' }, 'Each subscription with its filters and schema, then its recent deliveries, newest first. Dead letters are marked.'),
+    h('div', { class: 'actions' }, refresh, h('a', { href: `#/vaults/${encodeURIComponent(vault)}` }, `Secrets of ${vault}`)),
+  );
+  if (subscriptions.length === 0) main.append(h('p', {}, 'This vault has no event subscriptions.'));
+  const details = await Promise.all(
+    subscriptions.map((s) => {
+      const path = `${base}/${encodeURIComponent(s.name)}`;
+      return Promise.all([api(`${path}/deliveries?top=${EVENT_ROWS}`), s.deadLetter ? api(`${path}/deadLetters?top=${EVENT_ROWS}`) : { value: [] }]);
+    }),
+  );
+  subscriptions.forEach((s, i) => {
+    const [{ value: deliveries }, { value: deadLetters }] = details[i];
+    const section = h('section', { 'aria-labelledby': `subscription-${s.name}`, 'data-subscription': s.name });
+    section.append(
+      h('h2', { id: `subscription-${s.name}` }, `Subscription ${s.name}`),
+      h(
+        'dl',
+        { class: 'settings' },
+        h('dt', {}, 'Endpoint'),
+        h('dd', { class: 'mono' }, s.endpointBaseUrl),
+        h('dt', {}, 'Event types'),
+        h('dd', {}, s.includedEventTypes ? s.includedEventTypes.map(shortType).join(', ') : 'All'),
+        h('dt', {}, 'Subject filters'),
+        h('dd', {}, subscriptionFilters(s)),
+        h('dt', {}, 'Schema'),
+        h('dd', {}, SCHEMAS[s.schema] || s.schema),
+        h('dt', {}, 'Delivery'),
+        h('dd', {}, `Up to ${s.maxDeliveryAttempts} attempts within ${s.eventTimeToLiveInMinutes} minutes; dead-lettering ${s.deadLetter ? 'on' : 'off'}`),
+        h('dt', {}, 'State'),
+        h('dd', {}, s.provisioningState === 'Succeeded' ? 'Endpoint validated' : 'Awaiting the endpoint’s validation'),
+      ),
+    );
+    const columns = ['Event', 'Subject', 'Published', 'State', 'Attempts', 'Last answer', 'Next attempt'];
+    section.append(
+      table(
+        `Recent deliveries of ${s.name}`,
+        columns,
+        deliveries.map((d) => {
+          const [words, kind] = DELIVERY_STATES[d.state] || [d.state, 'info'];
+          const state = [badge(words, kind)];
+          if (d.reason) state.push(h('div', { class: 'reason' }, d.reason));
+          const answer = d.lastStatus !== null ? `${d.lastStatus}${d.lastOutcome ? ` (${d.lastOutcome})` : ''}` : d.lastOutcome || '—';
+          return row(columns, [shortType(d.eventType), d.subject, at(d.publishedAt), state, String(d.attempts), answer, at(d.nextAttemptAt)], {
+            class: d.state === 'deadLettered' || d.state === 'dropped' ? 'denied' : undefined,
+            'data-state': d.state,
+            'data-event': d.eventId,
+          });
+        }),
+        { empty: 'Nothing delivered yet.' },
+      ),
+    );
+    if (s.deadLetter) {
+      const dlColumns = ['Event', 'Subject', 'Reason', 'Attempts', 'Last outcome', 'Last attempt'];
+      section.append(
+        table(
+          `Dead letters of ${s.name}`,
+          dlColumns,
+          deadLetters.map((d) => {
+            // Event Grid schema or CloudEvents (whose dead-letter fields are lower case).
+            const reason = d.deadLetterReason ?? d.deadletterreason;
+            return row(
+              dlColumns,
+              [shortType(d.eventType ?? d.type), d.subject, badge(reason, 'bad'), String(d.deliveryAttempts ?? d.deliveryattempts), d.lastDeliveryOutcome ?? d.lastdeliveryoutcome ?? '—', at(d.lastDeliveryAttemptTime ?? d.lastdeliveryattempttime)],
+              { class: 'denied', 'data-dead-letter': d.id },
+            );
+          }),
+          { empty: 'No dead letters.' },
+        ),
+      );
+    }
+    main.append(section);
+  });
+}
+
 /**
  * The sections of the dashboard, in the navigation's order. `path` is the hash route; a view renders into
  * `main` and may push cleanups (an open stream) run when another view replaces it.
@@ -500,6 +643,7 @@ const VIEWS = [
   { path: 'clock', title: 'Clock', render: clockView },
   { path: 'faults', title: 'Faults', render: faultsView },
   { path: 'audit', title: 'Audit log', render: auditView },
+  { path: 'events', title: 'Events', render: (main, param) => (param ? vaultEventsView(main, param) : eventsView(main)) },
 ];
 
 // ---------- routing ----------

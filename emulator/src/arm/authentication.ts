@@ -25,8 +25,10 @@ export function acceptsManagementAudience(audience: string, origin: string): boo
 
 /** The pipeline's management-plane authentication (http/pipeline.ts `management`). */
 export function managementAuthentication(tokens: TokenService): (authorization: string | undefined, origin: string) => TokenClaims | Promise<TokenClaims> {
+  // ARM's own challenge names the public cloud's authority (observed: authorization_uri="https://login.windows.net/"),
+  // which the HTTPS proxy answers for; on the emulator's origin, the emulator is the authority.
   const challengeFor = (origin: string, description: string) =>
-    `Bearer authorization_uri="${origin}/", error="invalid_token", error_description="${description}"`;
+    `Bearer authorization_uri="${/^https?:\/\/management\.azure\.com(:\d+)?$/i.test(origin) ? 'https://login.windows.net' : origin}/", error="invalid_token", error_description="${description}"`;
   const judge = (claims: TokenClaims, origin: string): TokenClaims => {
     const audience = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
     if (typeof audience !== 'string' || !acceptsManagementAudience(audience, origin)) {

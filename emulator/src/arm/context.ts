@@ -1,6 +1,7 @@
 // What every part of the management plane shares (arm/service.ts is the whole): the one state it works
 // on, and ARM's checks in ARM's order (subscription, api-version, authorization), resource-group and vault
 // lookups with ARM's 404s, system data, and the removal of role assignments under a deleted scope.
+import type { AccessEventSink } from '../access/ports.js';
 import type { AccessControl } from '../access/service.js';
 import { armErrors } from '../errors.js';
 import type { Directory } from '../identity/principals.js';
@@ -25,8 +26,10 @@ export interface ArmServiceOptions {
   subscriptionId: string;
   /** Where vaults made outside ARM are said to be (the emulator's region). */
   region: string;
-  /** Runs work in one store transaction. */
+  /** Runs work in one store transaction (and as one change for the events it publishes). */
   atomically: <T>(work: () => T) => T;
+  /** Told when a vault's access policies change (VaultAccessPolicyChanged), for changes the data plane's rows do not show. */
+  events?: AccessEventSink;
 }
 
 /** The claims of the caller that name it, as the token carries them. */
@@ -41,7 +44,18 @@ export interface ArmRequest {
   caller: ArmCallerClaims;
   /** scheme://host[:port] the client called. */
   origin: string;
+  /**
+   * Told when the request gets past ARM's own checks (subscription, api-version, authorization, resource
+   * group) to an operation of the Key Vault provider on one vault: what Key Vault's audit records cover.
+   */
+  reached?: (operation: { operationName: KeyVaultOperationName; vault: string; resourceGroup: string; vaultUri: string }) => void;
 }
+
+/**
+ * The operation names Key Vault's AuditEvent records give vault operations (docs key-vault/general/logging,
+ * "Vault" tab). Access-policy updates are recorded as VaultPatch (what queries of real logs look for).
+ */
+export type KeyVaultOperationName = 'VaultGet' | 'VaultPut' | 'VaultPatch' | 'VaultDelete' | 'VaultRecover' | 'VaultGetDeleted' | 'VaultPurge';
 
 export interface ArmResult {
   status: number;

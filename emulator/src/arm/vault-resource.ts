@@ -3,11 +3,11 @@
 // a vault body into plain values and writes a vault as ARM shows it. Type errors get ARM's
 // InvalidRequestContent; rule violations the Key Vault provider's BadRequest messages.
 //
-// Network settings (publicNetworkAccess, networkAcls, privateEndpointConnections) belong to the vault's
-// settings (vault/model.ts VaultSettings) once network rules are served; until then `readNetwork` accepts
-// only the open defaults (what a template writes when it means "no network rules") and refuses the rest,
-// and `networkProperties` shows the open vault. Both are the single place to map those properties.
+// Network settings (publicNetworkAccess, networkAcls, privateEndpointConnections) are the vault's own
+// (vault/model.ts VaultSettings, network/settings.ts), the ones the config file and the admin API set:
+// `readNetwork` and `networkProperties` are the one place that maps them to and from ARM.
 import { armErrors } from '../errors.js';
+import { parseNetworkSettings, type ArmLocation, type NetworkSettings } from '../network/settings.js';
 import type { Vault } from '../vault/model.js';
 import { isGuid } from './ids.js';
 import { normalizeLocation } from './locations.js';
@@ -30,6 +30,16 @@ export interface VaultRequest {
   enableRbacAuthorization?: boolean;
   enablePurgeProtection?: boolean;
   createMode?: 'recover' | 'default';
+  /** publicNetworkAccess and networkAcls, validated and in canonical form (network/settings.ts). */
+  network?: Partial<NetworkSettings>;
+}
+
+/** The vault a body is for, to read its network settings against. */
+export interface VaultContext {
+  vault: string;
+  location: ArmLocation;
+  /** The vault's settings now (a PATCH changes the network ACL fields it names, keeping the others). */
+  current?: NetworkSettings;
 }
 
 const PERMISSION_KINDS = ['keys', 'secrets', 'certificates', 'storage'] as const;
@@ -131,42 +141,81 @@ export function readAccessPolicies(value: unknown, path: string): AccessPolicyEn
   });
 }
 
+function networkList(raw: Raw, key: string, path: string, item: (value: Raw, at: string) => Raw): Raw[] | undefined {
+  const list = raw[key];
+  if (list === undefined || list === null) return undefined;
+  if (!Array.isArray(list)) wrongType(list, `System.Collections.Generic.IList\`1[${key === 'ipRules' ? 'IPRule' : 'VirtualNetworkRule'}]`, `${path}.${key}`);
+  return list.map((value, i) => item(object(value, `${path}.${key}[${i}]`), `${path}.${key}[${i}]`));
+}
+
 /**
- * Network settings: only the open vault is served for now (see the header). An absent value, public
- * network access 'Enabled' and network ACLs that deny nothing are accepted as the open vault.
+ * The network settings a body sets, in network/settings.ts's names and shapes (the ones the config file
+ * and the admin API use), validated as ARM does: JSON types first (InvalidRequestContent, as ARM
+ * deserializes), then values, refused with the provider's BadRequest naming the field ("Invalid value
+ * found at properties.networkAcls.ipRules[0].value: ...", its observed form). Properties ARM does not know
+ * are ignored, as ARM ignores them. `privateEndpointConnections` is read-only in the resource
+ * (keyvault.json): a body's copy (a GET sent back as a PUT) is ignored. A PUT's `networkAcls` is the whole
+ * rule set (fields it leaves out take a new vault's values); a PATCH's changes only the fields it names, as
+ * ARM's PATCH follows JSON merge patch (lists are replaced whole).
  */
-function readNetwork(properties: Raw): void {
-  const access = properties.publicNetworkAccess;
-  if (access !== undefined && access !== null) {
-    if (typeof access !== 'string') wrongType(access, 'System.String', 'properties.publicNetworkAccess');
-    if (access.toLowerCase() !== 'enabled') throw unsupportedNetwork('publicNetworkAccess', access);
-  }
+function readNetwork(properties: Raw, request: VaultRequest, context: VaultContext): void {
+  const body: Raw = {};
+  const access = optionalString(properties, 'publicNetworkAccess', 'properties');
+  if (access !== undefined) body.publicNetworkAccess = access;
   const acls = properties.networkAcls;
   if (acls !== undefined && acls !== null) {
     const raw = object(acls, 'properties.networkAcls');
-    const action = raw.defaultAction;
-    if (action !== undefined && action !== null && String(action).toLowerCase() !== 'allow') throw unsupportedNetwork('networkAcls.defaultAction', action);
-    for (const list of ['ipRules', 'virtualNetworkRules'] as const) {
-      const rules = raw[list];
-      if (Array.isArray(rules) && rules.length > 0 && String(action ?? '').toLowerCase() !== 'allow') throw unsupportedNetwork(`networkAcls.${list}`, rules);
+    const path = 'properties.networkAcls';
+    const clean: Raw = {};
+    for (const key of ['bypass', 'defaultAction'] as const) {
+      const value = optionalString(raw, key, path);
+      if (value !== undefined) clean[key] = value;
     }
+    const ipRules = networkList(raw, 'ipRules', path, (rule, at) => {
+      const value = optionalString(rule, 'value', at);
+      return value === undefined ? {} : { value };
+    });
+    if (ipRules) clean.ipRules = ipRules;
+    const vnetRules = networkList(raw, 'virtualNetworkRules', path, (rule, at) => {
+      const id = optionalString(rule, 'id', at);
+      const ignore = optionalBoolean(rule, 'ignoreMissingVnetServiceEndpoint', at);
+      return { ...(id !== undefined && { id }), ...(ignore !== undefined && { ignoreMissingVnetServiceEndpoint: ignore }) };
+    });
+    if (vnetRules) clean.virtualNetworkRules = vnetRules;
+    body.networkAcls = clean;
   }
+  if (Object.keys(body).length === 0) return;
+  request.network = parseNetworkSettings(body, {
+    path: 'properties.',
+    vault: context.vault,
+    location: context.location,
+    ...(context.current && { current: context.current }),
+    fail: (field, problem) => {
+      throw armErrors.badRequest(`Invalid value found at ${field}: ${problem}`);
+    },
+  });
 }
 
-function unsupportedNetwork(property: string, value: unknown) {
-  return armErrors.badRequest(
-    `The property "${property}" with value ${JSON.stringify(value)} is not supported by this emulator: network rules are not served, ` +
-      "so a vault accepts every network (publicNetworkAccess 'Enabled', networkAcls defaultAction 'Allow').",
-  );
+/** A rule set that denies nothing and names nothing: what a vault has until network rules are set. */
+function isOpen(acls: Vault['networkAcls']): boolean {
+  return acls.defaultAction === 'Allow' && acls.bypass === 'AzureServices' && acls.ipRules.length === 0 && acls.virtualNetworkRules.length === 0;
 }
 
-/** ARM shows the network settings of the vault (see the header). */
-export function networkProperties(_vault: Vault): Raw {
-  return { publicNetworkAccess: 'Enabled' };
+/**
+ * The network properties ARM shows: publicNetworkAccess always; networkAcls once the vault has rules (the
+ * open rule set of a vault that never had any is left out, as the service leaves out what was never set
+ * [inferred]); its private endpoint connections, if any.
+ */
+export function networkProperties(vault: Vault): Raw {
+  return {
+    publicNetworkAccess: vault.publicNetworkAccess,
+    ...(!isOpen(vault.networkAcls) && { networkAcls: vault.networkAcls }),
+    ...(vault.privateEndpointConnections.length > 0 && { privateEndpointConnections: vault.privateEndpointConnections }),
+  };
 }
 
 /** The vault properties any PUT or PATCH may carry. */
-function readProperties(raw: Raw, request: VaultRequest): void {
+function readProperties(raw: Raw, request: VaultRequest, context: VaultContext): void {
   const tenantId = optionalString(raw, 'tenantId', 'properties');
   if (tenantId !== undefined) {
     if (!isTenant(tenantId)) throw armErrors.badRequest(`The parameter 'properties.tenantId' has an invalid value '${tenantId}': it must be a GUID.`);
@@ -192,11 +241,11 @@ function readProperties(raw: Raw, request: VaultRequest): void {
   }
   if (request.enablePurgeProtection === false) throw armErrors.purgeProtectionIrreversible();
   if (request.enableSoftDelete === false) throw armErrors.softDeleteIrreversible();
-  readNetwork(raw);
+  readNetwork(raw, request, context);
 }
 
 /** VaultCreateOrUpdateParameters: location and properties required; tenantId and sku unless recovering. */
-export function readVaultPut(body: unknown): VaultRequest {
+export function readVaultPut(body: unknown, context: VaultContext): VaultRequest {
   const raw = object(body ?? null, '');
   const request: VaultRequest = {};
   const location = optionalString(raw, 'location', '');
@@ -207,7 +256,7 @@ export function readVaultPut(body: unknown): VaultRequest {
   if (raw.properties === undefined || raw.properties === null) {
     throw armErrors.invalidRequestContent("Required property 'properties' not found in JSON. Path ''");
   }
-  readProperties(object(raw.properties, 'properties'), request);
+  readProperties(object(raw.properties, 'properties'), request, { vault: context.vault, location: context.location });
   if (request.createMode !== 'recover') {
     if (request.tenantId === undefined) throw armErrors.badRequest("The parameter 'properties.tenantId' is required.");
     if (request.sku === undefined) throw armErrors.badRequest("The parameter 'properties.sku' is required.");
@@ -216,12 +265,12 @@ export function readVaultPut(body: unknown): VaultRequest {
 }
 
 /** VaultPatchParameters: tags and any vault property. */
-export function readVaultPatch(body: unknown): VaultRequest {
+export function readVaultPatch(body: unknown, context: VaultContext): VaultRequest {
   const raw = object(body ?? {}, '');
   const request: VaultRequest = {};
   const tags = readTags(raw.tags);
   if (tags) request.tags = tags;
-  if (raw.properties !== undefined && raw.properties !== null) readProperties(object(raw.properties, 'properties'), request);
+  if (raw.properties !== undefined && raw.properties !== null) readProperties(object(raw.properties, 'properties'), request, context);
   return request;
 }
 

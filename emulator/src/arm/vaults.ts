@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { parsePermissions } from '../access/config.js';
 import type { SecretPermission } from '../access/operations.js';
 import { ArmError, armErrors } from '../errors.js';
+import type { ArmLocation } from '../network/settings.js';
 import { resourceGroupOf, type Vault } from '../vault/model.js';
 import { rbacByDefault } from './api-versions.js';
 import type { ArmAuthorization } from './authorization.js';
-import { ArmContext, eq, ok, single, type ArmRequest, type ArmResult, type ArmServiceOptions } from './context.js';
+import { ArmContext, eq, ok, single, type ArmRequest, type ArmResult, type ArmServiceOptions, type KeyVaultOperationName } from './context.js';
 import { armIds, type ArmTarget } from './ids.js';
 import { isKnownLocation, LOCATIONS, normalizeLocation } from './locations.js';
 import type { AccessPolicyEntry, SystemData, VaultRecord } from './model.js';
@@ -112,6 +113,16 @@ export class VaultResources {
     return `https://${name}.vault.localhost${url.port ? `:${url.port}` : ''}/`;
   }
 
+  /** Tells the request's observer which Key Vault operation it reached, on which vault (its audit record). */
+  private reached(request: ArmRequest, operationName: KeyVaultOperationName, vault: Vault): void {
+    request.reached?.({ operationName, vault: vault.name, resourceGroup: resourceGroupOf(vault), vaultUri: this.vaultUri(request.origin, vault.name) });
+  }
+
+  /** Where a vault lives in ARM ids. */
+  private placeOf(vault: Vault): ArmLocation {
+    return { subscriptionId: this.o.subscriptionId, resourceGroup: resourceGroupOf(vault) };
+  }
+
   private presentVaultFor(request: ArmRequest, vault: Vault) {
     const record = this.recordOf(vault);
     return presentVault(this.o.subscriptionId, { vault, record, accessPolicies: this.accessPoliciesOf(vault, record), vaultUri: this.vaultUri(request.origin, vault.name) });
@@ -140,6 +151,7 @@ export class VaultResources {
         this.ctx.version(request, 'keyVault');
         this.ctx.check(request, 'Microsoft.KeyVault/vaults/read', scope);
         const vault = this.ctx.requireVault(target.resourceGroup, target.vault);
+        this.reached(request, 'VaultGet', vault);
         return method === 'HEAD' ? { status: 200 } : ok(this.presentVaultFor(request, vault));
       }
       case 'PUT':
@@ -148,7 +160,8 @@ export class VaultResources {
         this.ctx.version(request, 'keyVault');
         this.ctx.check(request, 'Microsoft.KeyVault/vaults/write', scope);
         const vault = this.ctx.requireVault(target.resourceGroup, target.vault);
-        const change = readVaultPatch(request.body);
+        this.reached(request, 'VaultPatch', vault);
+        const change = readVaultPatch(request.body, { vault: vault.name, location: this.placeOf(vault), current: vault });
         return ok(this.presentVaultFor(request, this.applyVault(request, vault, change)));
       }
       case 'DELETE': {
@@ -157,6 +170,7 @@ export class VaultResources {
         this.ctx.requireGroup(target.resourceGroup);
         const vault = this.o.vaults.find(target.vault);
         if (!vault || !eq(resourceGroupOf(vault), target.resourceGroup)) return { status: 204 };
+        this.reached(request, 'VaultDelete', vault);
         this.o.atomically(() => this.softDeleteVault(vault));
         return ok();
       }
@@ -169,9 +183,11 @@ export class VaultResources {
     const apiVersion = this.ctx.version(request, 'keyVault');
     this.ctx.check(request, 'Microsoft.KeyVault/vaults/write', scope);
     this.ctx.requireGroup(target.resourceGroup);
-    const input = readVaultPut(request.body);
     const name = target.vault;
     const existing = this.o.vaults.findAny(name);
+    // An update of a vault of this group reaches the provider, whatever its body holds.
+    if (existing && !existing.deleted && eq(resourceGroupOf(existing), target.resourceGroup)) this.reached(request, 'VaultPut', existing);
+    const input = readVaultPut(request.body, { vault: name.toLowerCase(), location: { subscriptionId: this.o.subscriptionId, resourceGroup: target.resourceGroup } });
 
     if (input.createMode === 'recover') {
       if (!existing?.deleted) throw armErrors.noDeletedVaultToRecover();
@@ -179,6 +195,7 @@ export class VaultResources {
         throw armErrors.badRequest(`The deleted vault '${existing.name}' can only be recovered into its original resource group '${resourceGroupOf(existing)}'.`);
       }
       const recovered = this.o.atomically(() => this.o.vaults.recover(existing.name));
+      this.reached(request, 'VaultRecover', recovered);
       return ok(this.presentVaultFor(request, recovered));
     }
     if (existing?.deleted) throw armErrors.deletedVaultNameTaken();
@@ -202,6 +219,7 @@ export class VaultResources {
           ...(input.softDeleteRetentionInDays !== undefined && { retentionDays: input.softDeleteRetentionInDays }),
           purgeProtection: input.enablePurgeProtection === true,
           permissionModel: (input.enableRbacAuthorization ?? rbacByDefault(apiVersion)) ? 'rbac' : 'accessPolicy',
+          ...input.network,
         },
         { resourceGroup: target.resourceGroup },
       );
@@ -220,6 +238,7 @@ export class VaultResources {
       this.writePolicies(vault, record, policies);
       return vault;
     });
+    this.reached(request, 'VaultPut', created);
     return ok(this.presentVaultFor(request, created));
   }
 
@@ -245,6 +264,7 @@ export class VaultResources {
       const next = this.o.vaults.update(vault.name, {
         ...(input.enablePurgeProtection === true && { purgeProtection: true }),
         ...(input.enableRbacAuthorization !== undefined && { permissionModel: input.enableRbacAuthorization ? 'rbac' : 'accessPolicy' }),
+        ...input.network,
       });
       const nextRecord: VaultRecord = {
         ...record,
@@ -261,22 +281,35 @@ export class VaultResources {
     });
   }
 
-  /** Makes `entries` the vault's access policies: ARM's record and the data plane's rows. */
+  /**
+   * Makes `entries` the vault's access policies: ARM's record and the data plane's rows (only those that
+   * change are written). A change of the vault's policies, of any permission kind, publishes
+   * VaultAccessPolicyChanged, as the admin API's changes do; one request publishes one (the `atomically`
+   * of app.ts coalesces them), and a request that changes nothing publishes none.
+   */
   private writePolicies(vault: Vault, record: VaultRecord, entries: AccessPolicyEntry[]): void {
     const fail = (path: string, problem: string): never => {
       throw armErrors.badRequest(`Invalid value found at ${path}: ${problem}`);
     };
+    const previous = this.accessPoliciesOf(vault, record);
     const wanted = new Map<string, SecretPermission[]>();
     for (const entry of entries) {
       const permissions = parsePermissions(secretPermissionsOf(entry), 'accessPolicies', fail);
       const known = wanted.get(entry.objectId) ?? [];
       wanted.set(entry.objectId, [...new Set([...known, ...permissions])]);
     }
+    const current = new Map<string, readonly string[]>();
     for (const policy of this.o.access.listPolicies()) {
-      if (policy.vault === vault.name && !wanted.has(policy.principalId)) this.o.access.removePolicy(vault.name, policy.principalId);
+      if (policy.vault !== vault.name) continue;
+      if (wanted.has(policy.principalId)) current.set(policy.principalId, policy.secrets);
+      else this.o.access.removePolicy(vault.name, policy.principalId);
     }
-    for (const [objectId, secrets] of wanted) this.o.access.setPolicy(vault.name, objectId, secrets);
+    for (const [objectId, secrets] of wanted) {
+      const now = current.get(objectId);
+      if (now === undefined || !sameSecretPermissions(secrets, now)) this.o.access.setPolicy(vault.name, objectId, secrets);
+    }
     this.o.repository.putVault(vault.name, { ...record, vaultCreatedAt: vault.createdAt, accessPolicies: entries });
+    if (!samePolicies(previous, entries)) this.o.events?.accessPolicyChanged(vault.name);
   }
 
   /** Soft-deletes a vault with everything in it, as Azure does; role assignments on it are removed (docs soft-delete-overview). */
@@ -296,6 +329,7 @@ export class VaultResources {
       throw armErrors.badRequest(`The access policy update kind '${target.operationKind}' is not valid. Valid values are 'add', 'replace' and 'remove'.`);
     }
     const vault = this.ctx.requireVault(target.resourceGroup, target.vault);
+    this.reached(request, 'VaultPatch', vault);
     const body = request.body as { properties?: { accessPolicies?: unknown } } | undefined;
     if (!body || typeof body !== 'object' || !body.properties || body.properties.accessPolicies === undefined) {
       throw armErrors.invalidRequestContent("Required property 'properties.accessPolicies' not found in JSON. Path ''");
@@ -352,8 +386,9 @@ export class VaultResources {
 
   private purge(vault: Vault): void {
     this.o.secrets.importVault(vault, []);
-    for (const policy of this.o.access.listPolicies()) if (policy.vault === vault.name) this.o.access.removePolicy(vault.name, policy.principalId);
+    // The vault goes first, with its event subscriptions: a purge is no change of access to publish.
     this.o.vaults.remove(vault.name);
+    for (const policy of this.o.access.listPolicies()) if (policy.vault === vault.name) this.o.access.removePolicy(vault.name, policy.principalId);
     this.o.repository.removeVault(vault.name);
   }
 
@@ -378,6 +413,7 @@ export class VaultResources {
     this.ctx.version(request, 'keyVault', { type: 'locations/deletedVaults', location: target.location });
     this.ctx.check(request, 'Microsoft.KeyVault/locations/deletedVaults/read', armIds.deletedVault(target.subscriptionId, target.location, target.vault));
     const { vault, record } = this.findDeleted(target.vault, target.location);
+    this.reached(request, 'VaultGetDeleted', vault);
     return ok(presentDeletedVault(this.o.subscriptionId, vault, record));
   }
 
@@ -388,6 +424,7 @@ export class VaultResources {
     const deletedId = armIds.deletedVault(target.subscriptionId, target.location, target.vault);
     this.ctx.check(request, 'Microsoft.KeyVault/locations/deletedVaults/purge/action', deletedId);
     const { vault } = this.findDeleted(target.vault, target.location);
+    this.reached(request, 'VaultPurge', vault);
     if (vault.purgeProtection) throw armErrors.purgeNotAllowed();
     const startedAt = this.ctx.now();
     this.o.atomically(() => this.purge(vault));
@@ -413,7 +450,20 @@ export class VaultResources {
   }
 }
 
-function sameSecretPermissions(a: string[], b: readonly string[]): boolean {
+/** The same holders with the same permissions of every kind, in any order and case. */
+function samePolicies(a: AccessPolicyEntry[], b: AccessPolicyEntry[]): boolean {
+  const keyOf = (entry: AccessPolicyEntry) =>
+    JSON.stringify([
+      entry.objectId.toLowerCase(),
+      (entry.applicationId ?? '').toLowerCase(),
+      ...(['keys', 'secrets', 'certificates', 'storage'] as const).map((kind) => [...new Set((entry.permissions[kind] ?? []).map((p) => p.toLowerCase()))].sort()),
+    ]);
+  const x = a.map(keyOf).sort();
+  const y = b.map(keyOf).sort();
+  return x.length === y.length && x.every((key, i) => key === y[i]);
+}
+
+function sameSecretPermissions(a: readonly string[], b: readonly string[]): boolean {
   const expand = (list: readonly string[]) => new Set(list.includes('all') ? ['get', 'list', 'set', 'delete', 'backup', 'restore', 'recover', 'purge'] : list);
   const x = expand(a);
   const y = expand(b);

@@ -28,6 +28,8 @@ export interface AuditRow {
   /** Wall-clock milliseconds when the answer was sent. */
   time: number;
   vault?: string;
+  /** The vault's resource group, when it is not the default one (a vault made through ARM). */
+  resourceGroup?: string;
   operation: string;
   status: number;
   /** The caller's object id (oid claim). */

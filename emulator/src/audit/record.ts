@@ -86,8 +86,12 @@ export interface ArmPlacement {
   resourceGroup: string;
 }
 
+/** The long claim names of a vault operation's record (see MANAGEMENT_CLIENT_INFO). */
+const OBJECT_ID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
+const UPN_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
+
 /** Claims of the caller's token an audit record names (never the token itself). */
-const IDENTITY_CLAIMS = ['oid', 'appid', 'azp', 'upn', 'unique_name', 'idtyp', 'appidacr', 'xms_mirid', 'xms_az_rid'] as const;
+const IDENTITY_CLAIMS = ['oid', 'appid', 'azp', 'upn', 'unique_name', 'idtyp', 'appidacr', 'xms_mirid', 'xms_az_rid', OBJECT_ID_CLAIM, UPN_CLAIM] as const;
 
 /**
  * Query parameters whose values a record keeps. Any other parameter's value is replaced: a request URI
@@ -176,6 +180,24 @@ export function parseErrorBody(body: string | undefined): ErrorEnvelope {
   }
 }
 
+/**
+ * Vault operations reach Key Vault through Azure Resource Manager, and their records say so (docs
+ * key-vault/general/logging, its VaultGet example): clientInfo is ARM's user agent, and the caller's
+ * claims carry their long names.
+ */
+export const MANAGEMENT_CLIENT_INFO = 'azure-resource-manager/2.0';
+
+/** The identity claims of a vault operation's record, as JSON text (see MANAGEMENT_CLIENT_INFO). */
+export function managementIdentityClaimsText(claims: Record<string, unknown>): string {
+  const claim: Record<string, string> = {};
+  if (typeof claims.oid === 'string') claim[OBJECT_ID_CLAIM] = claims.oid;
+  const upn = typeof claims.upn === 'string' ? claims.upn : claims.unique_name;
+  if (typeof upn === 'string' && upn !== '') claim[UPN_CLAIM] = upn;
+  const appid = typeof claims.appid === 'string' ? claims.appid : claims.azp;
+  if (typeof appid === 'string' && appid !== '') claim.appid = appid;
+  return JSON.stringify(claim);
+}
+
 /** The claims of a caller's token that an audit record names, as JSON text (undefined: no caller). */
 export function identityClaimsText(claims: Record<string, unknown> | undefined): string | undefined {
   const identity = identityOf(claims);
@@ -204,7 +226,8 @@ export function buildAuditEvent(seen: RequestSeen, placement: ArmPlacement): Aud
   const failed = seen.status >= 400;
   const error = failed ? parseErrorBody(seen.errorBody) : {};
   const properties: AuditProperties = {
-    ...(seen.objectPath !== undefined && { id: seen.origin + seen.objectPath }),
+    // A path on the origin called (`/secrets/a`), or a URI of its own (a vault operation's vault URI).
+    ...(seen.objectPath !== undefined && { id: seen.objectPath.startsWith('https://') ? seen.objectPath : seen.origin + seen.objectPath }),
     clientInfo: seen.userAgent ?? '',
     httpStatusCode: seen.status,
     requestUri: seen.origin + seen.url,
@@ -250,6 +273,8 @@ export function tlsVersionName(protocol: string | null | undefined): string | un
 
 /** The AuditEvent of a stored row. */
 export function eventOf(row: AuditRow, placement: ArmPlacement): AuditEvent {
+  // The vault's own resource group, when the row names one (a vault made through ARM).
+  if (row.resourceGroup !== undefined) placement = { ...placement, resourceGroup: row.resourceGroup };
   let claims: Record<string, unknown> | undefined;
   if (row.identity !== undefined) {
     try {

@@ -5,11 +5,15 @@
 // "Unknown"), every change through the admin API (operation names "Emulator..."), and admin reads that
 // disclose values (routes marked `audit: true`). Nothing here delays an answer: once it is sent, the
 // request's facts are read into a small row (a few property reads, no JSON), written with its batch.
-// Routes of other surfaces (ARM, say) are recorded when they name an operation: config.auditOperation.
+// Routes of other surfaces are recorded when they name an operation (config.auditOperation), and
+// management-plane requests when they reach a Key Vault operation on one vault (request context
+// `vaultOperation`: VaultGet, VaultPut, ...), as the service records vault operations made through Azure
+// Resource Manager (docs key-vault/general/logging): clientInfo is ARM's, the identity claims carry their
+// long names, `id` is the vault's URI. Every record names the resource group of its vault.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog, NewAuditRow } from '../audit/log.js';
 import type { ServiceMetrics } from '../audit/metrics.js';
-import { identityClaimsText, sanitizedUrl, tlsVersionName } from '../audit/record.js';
+import { identityClaimsText, managementIdentityClaimsText, MANAGEMENT_CLIENT_INFO, sanitizedUrl, tlsVersionName } from '../audit/record.js';
 import { clientAddressOf } from './connections.js';
 import { vaultNameFromHost, type Permission, type Surface } from './pipeline.js';
 
@@ -78,6 +82,8 @@ export interface AuditHooksOptions {
   log: AuditLog<NewAuditRow> | undefined;
   metrics: ServiceMetrics;
   defaultVault: string;
+  /** The resource group of a vault other than the default one (records name the vault's ARM id). */
+  resourceGroupOf?: (vault: string) => string | undefined;
 }
 
 const tlsVersions = new WeakMap<object, string | undefined>();
@@ -101,7 +107,7 @@ export type RefusedObserver = (request: FastifyRequest, reply: { statusCode: num
  */
 export function installAudit(app: FastifyInstance, options: AuditHooksOptions): RefusedObserver {
   const { log, metrics } = options;
-  const rowOf = auditRowBuilder({ defaultVault: options.defaultVault });
+  const rowOf = auditRowBuilder({ defaultVault: options.defaultVault, ...(options.resourceGroupOf && { resourceGroupOf: options.resourceGroupOf }) });
   const record = (answered: Answered) => {
     if (!log) return;
     try {
@@ -142,7 +148,7 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
       if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') {
         if (config?.audit !== true) return done();
       }
-    } else if (config?.auditOperation === undefined) {
+    } else if (config?.auditOperation === undefined && request.kv?.vaultOperation === undefined) {
       return done();
     }
     record({ request, status, durationMs, time: Date.now(), tlsVersion: tlsVersionOf(request) });
@@ -173,7 +179,7 @@ function identityTextOf(claims: Record<string, unknown>): string | undefined {
  * Builds the stored facts of an answered request (runs when its batch is written): property reads and
  * no JSON, so a record costs little more than its row.
  */
-export function auditRowBuilder(options: { defaultVault: string }): (answered: Answered) => NewAuditRow {
+export function auditRowBuilder(options: { defaultVault: string; resourceGroupOf?: (vault: string) => string | undefined }): (answered: Answered) => NewAuditRow {
   return ({ request, status, durationMs, time, tlsVersion }) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
     const routeOptions = request.routeOptions;
@@ -184,6 +190,8 @@ export function auditRowBuilder(options: { defaultVault: string }): (answered: A
     let vault: string | undefined;
     let objectPath: string | undefined;
     let operation: string;
+    let resourceGroup: string | undefined;
+    const managed = kv?.vaultOperation;
     if (surface === 'data') {
       vault = kv?.vaultName ?? vaultNameFromHost(request.headers.host, options.defaultVault);
       operation = status === 401 ? 'Authentication' : (config.auditOperation ?? 'Unknown');
@@ -191,11 +199,17 @@ export function auditRowBuilder(options: { defaultVault: string }): (answered: A
       if (name !== undefined && name !== '' && routeUrl !== '/secrets/restore') {
         objectPath = routeUrl.startsWith('/deletedsecrets') ? `/deletedsecrets/${name}` : params.version ? `/secrets/${name}/${params.version}` : `/secrets/${name}`;
       }
+    } else if (managed) {
+      operation = managed.operationName;
+      vault = managed.vault;
+      objectPath = managed.vaultUri;
+      resourceGroup = managed.resourceGroup;
     } else {
       operation = config.auditOperation ?? 'Unknown';
       const named = params.vault ?? (routeUrl.startsWith('/_emulator/vaults/') ? params.name : undefined);
       if (named !== undefined) vault = named.toLowerCase();
     }
+    if (vault !== undefined && resourceGroup === undefined) resourceGroup = options.resourceGroupOf?.(vault);
     let apiVersion = kv?.apiVersion;
     if (!apiVersion) apiVersion = text((request.query as Record<string, unknown> | undefined)?.['api-version'], 64) ?? '';
     const claims = kv?.claims as Record<string, unknown> | undefined;
@@ -212,16 +226,18 @@ export function auditRowBuilder(options: { defaultVault: string }): (answered: A
       callerIp: clientAddressOf(request.socket),
     };
     if (vault !== undefined) row.vault = vault;
+    if (resourceGroup !== undefined) row.resourceGroup = resourceGroup;
     if (objectPath !== undefined) row.objectPath = objectPath;
     const correlationId = text(headers['x-ms-client-request-id'], 256);
     if (correlationId !== undefined) row.correlationId = correlationId;
-    const userAgent = text(headers['user-agent'], 512);
+    // A vault operation reaches the service from ARM, whose user agent it records.
+    const userAgent = managed ? MANAGEMENT_CLIENT_INFO : text(headers['user-agent'], 512);
     if (userAgent !== undefined) row.userAgent = userAgent;
     if (claims !== undefined) {
       if (typeof claims.oid === 'string') row.principal = claims.oid;
       const appid = typeof claims.appid === 'string' ? claims.appid : typeof claims.azp === 'string' ? claims.azp : undefined;
       if (appid !== undefined) row.appid = appid;
-      const identity = identityTextOf(claims);
+      const identity = managed ? managementIdentityClaimsText(claims) : identityTextOf(claims);
       if (identity !== undefined) row.identity = identity;
     }
     if (decision !== undefined) {

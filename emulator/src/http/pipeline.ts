@@ -18,7 +18,8 @@
 // Management-plane routes (surface 'arm', arm/routes/) carry ARM's headers instead of Key Vault's in 1,
 // and their bearer token is checked in 2 the way ARM checks it (arm/authentication.ts: ARM audiences,
 // ARM's 401s); the api-version, authorization (403 AuthorizationFailed) and existence checks follow in
-// the ARM domain, in ARM's order, when the route runs.
+// the ARM domain, in ARM's order, when the route runs; a request that gets past them to a Key Vault
+// operation on one vault notes it in the context (`vaultOperation`), and gets its audit record in 5.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { errors, KvError } from '../errors.js';
@@ -51,8 +52,19 @@ export interface RequestContext {
   claims?: TokenClaims;
   /** How the access check came out, once it ran (http/authorization.ts); audit records read it. */
   decision?: { model: 'rbac' | 'accessPolicy'; allowed: boolean; assignmentId?: string };
+  /** The Key Vault operation a management-plane request reached (arm/ vaults.ts), for its audit record. */
+  vaultOperation?: VaultOperation;
   /** The addressed vault, created on first use unless strict (resolved once, after authentication). */
   vault(): Vault;
+}
+
+/** A management-plane operation on one vault, as Key Vault's audit records name it (VaultGet, VaultPut, ...). */
+export interface VaultOperation {
+  operationName: string;
+  vault: string;
+  resourceGroup: string;
+  /** The vault's URI as the caller is shown it (the record's properties.id). */
+  vaultUri: string;
 }
 
 declare module 'fastify' {

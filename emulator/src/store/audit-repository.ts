@@ -28,6 +28,7 @@ const DETAILS = [
   'assignmentId',
   'errorBody',
   'tlsVersion',
+  'resourceGroup',
 ] as const;
 const SEPARATOR = '\u001f';
 
@@ -147,6 +148,7 @@ function detailsOf(row: NewAuditRow, strings: Strings): string {
     row.assignmentId === undefined ? '' : strings.encode(row.assignmentId),
     row.errorBody === undefined ? '' : clean(row.errorBody),
     row.tlsVersion ?? '',
+    row.resourceGroup === undefined ? '' : clean(row.resourceGroup),
   ].join(SEPARATOR);
 }
 
@@ -188,6 +190,9 @@ function toRow(s: Stored, strings: Strings): AuditRow {
   if (errorBody !== undefined) row.errorBody = errorBody;
   const tlsVersion = optional('tlsVersion');
   if (tlsVersion !== undefined) row.tlsVersion = tlsVersion;
+  // Rows written before the field existed have no such part: the default group.
+  const resourceGroup = optional('resourceGroup');
+  if (resourceGroup !== undefined) row.resourceGroup = resourceGroup;
   return row;
 }
 

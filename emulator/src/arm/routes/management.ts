@@ -31,6 +31,10 @@ export function managementRoutes(app: FastifyInstance, service: ArmService): voi
       body: request.body,
       caller: request.kv.claims as unknown as ArmCallerClaims,
       origin: request.kv.origin,
+      // What reaches the Key Vault provider gets Key Vault's audit record (http/audit.ts).
+      reached: (operation) => {
+        request.kv.vaultOperation = operation;
+      },
     });
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
