@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { admin, cleanupAfterAll, client, onEmulator, otherVaultUrl, skipReason, uniqueName } from '../support/target.js';
+import { armUnavailable, ownedVault, PROPAGATION_TIMEOUT, skipWithout, uniqueVaultName, vaultsCleanup } from '../support/arm.js';
+import { cleanupAfterAll, client, uniqueName } from '../support/target.js';
 
 describe('backupSecret and restoreSecretBackup', () => {
   const kv = client();
@@ -60,23 +61,25 @@ describe('backupSecret and restoreSecretBackup', () => {
     expect((error as { details?: { error?: { innerError?: { code?: string } } } }).details?.error?.innerError?.code).toBe('ObjectIsDeletedButRecoverable');
   });
 
-  it.skipIf(skipReason('restoring into a second vault needs another vault of the same emulator'))(
+  // The second vault is made through the management plane, on both targets.
+  const vaults = skipWithout(armUnavailable()) ? undefined : vaultsCleanup();
+
+  it.skipIf(vaults === undefined)(
     'restores into another vault with all versions',
     async () => {
-      const name = uniqueName('move');
+      const name = track(uniqueName('move'));
       await kv.setSecret(name, 'one');
       const two = await kv.setSecret(name, 'two');
       const blob = await kv.backupSecret(name);
-      const vault = uniqueName('target').toLowerCase().slice(0, 40);
-      if (onEmulator) await admin('/vaults', { method: 'POST', body: { name: vault } });
-      const other = client(otherVaultUrl(vault));
+      const { url, owner: other } = await ownedVault(vaults!(uniqueVaultName('target')));
       const restored = await other.restoreSecretBackup(blob!);
-      expect(restored.vaultUrl).toBe(otherVaultUrl(vault));
+      expect(restored.vaultUrl).toBe(url);
       expect((await other.getSecret(name)).value).toBe('two');
       const versions = [];
       for await (const v of other.listPropertiesOfSecretVersions(name)) versions.push(v.version);
       expect(versions).toHaveLength(2);
       expect(versions).toContain(two.properties.version);
     },
+    PROPAGATION_TIMEOUT,
   );
 });

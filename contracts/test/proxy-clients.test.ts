@@ -5,19 +5,18 @@
 // with --proxy. The emulator mirrors an app's real identity (its tenant id and the app's client id).
 // Emulator only: the proxy and the mirrored identity are the emulator's; the tests start their own.
 // Nothing here reaches the internet: every name used is one the proxy answers for.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../support/global-setup.js';
 import { bareEnvironment } from '../support/identity.js';
+import { afterEnvProxy, envProxy, PYTHON, pythonUnavailable, run } from '../support/proxy-env.js';
 import { privateEmulator, skipReason, uniqueName } from '../support/target.js';
 
 const NODE_APP = resolve(import.meta.dirname, '../support/proxy-app.mjs');
 const PYTHON_APP = resolve(import.meta.dirname, '../support/proxy_app.py');
-/** Debian's interpreter, which has python3-azure (a pyenv python3 earlier on PATH would not). */
-const PYTHON = '/usr/bin/python3';
 
 // An app's identity as it is in Azure (AZURE_TENANT_ID, AZURE_CLIENT_ID), mirrored by the emulator.
 const TENANT = '4d1f7f8e-3c2b-4a59-9e61-5b7c0a2d8e13';
@@ -38,16 +37,6 @@ const config = {
 const configDir = mkdtempSync(join(tmpdir(), 'kv-contract-proxy-'));
 writeFileSync(join(configDir, 'emulator.json'), JSON.stringify(config));
 
-function pythonUnavailable(): string | undefined {
-  try {
-    execFileSync(PYTHON, ['-c', 'import azure.keyvault.secrets, azure.identity, msal'], { stdio: 'pipe', timeout: 30_000 });
-    return undefined;
-  } catch (error) {
-    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop() ?? (error as Error).message;
-    return `${PYTHON} with azure-keyvault-secrets and azure-identity is not installed (Debian: apt-get install python3-azure): ${detail}`;
-  }
-}
-
 function curlUnavailable(): string | undefined {
   try {
     execFileSync('curl', ['--version'], { stdio: 'pipe' });
@@ -55,49 +44,6 @@ function curlUnavailable(): string | undefined {
   } catch (error) {
     return `curl is not installed: ${(error as Error).message}`;
   }
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((done) => {
-    execFile(file, args, { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-/** Runs `command` in a shell that first evaluates `kv-emulator env --proxy [args]`, as a user would, and parses its last JSON line. */
-async function afterEnvProxy(origin: string, envArgs: string[], command: string[]): Promise<Record<string, any>> {
-  const envCommand = [process.execPath, CLI, 'env', '--proxy', '--url', origin, ...envArgs].map(quote).join(' ');
-  const result = await run('/bin/sh', ['-c', `eval "$(${envCommand})" && exec ${command.map(quote).join(' ')}`], bareEnvironment());
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Record<string, any>;
-  } catch {
-    throw new Error(`no result (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  }
-}
-
-/** What `kv-emulator env --proxy --format dotenv` prints, as variables. */
-async function envProxy(origin: string, args: string[] = []): Promise<Record<string, string>> {
-  const result = await run(process.execPath, [CLI, 'env', '--proxy', '--url', origin, '--format', 'dotenv', ...args], bareEnvironment());
-  if (result.code !== 0) throw new Error(`kv-emulator env --proxy failed (${result.code}): ${result.stderr}`);
-  return Object.fromEntries(
-    result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const at = line.indexOf('=');
-        return [line.slice(0, at), JSON.parse(line.slice(at + 1)) as string];
-      }),
-  );
 }
 
 describe.skipIf(skipReason('the HTTPS proxy and the mirrored identity are the emulator’s'))('real clients through the HTTPS proxy', () => {

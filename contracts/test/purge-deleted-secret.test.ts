@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { admin, client, otherVaultUrl, skipReason, uniqueName } from '../support/target.js';
+import { armPlace, armUnavailable, ownedVault, PROPAGATION_TIMEOUT, skipWithout, uniqueVaultName, vaultsCleanup } from '../support/arm.js';
+import { client, uniqueName } from '../support/target.js';
 
 describe('purgeDeletedSecret', () => {
   const kv = client();
@@ -28,12 +29,15 @@ describe('purgeDeletedSecret', () => {
     await expect(kv.purgeDeletedSecret(name)).rejects.toMatchObject({ statusCode: 404, code: 'SecretNotFound', message: `Deleted Secret not found: ${name}` });
   });
 
-  it.skipIf(skipReason('needs a purge-protected vault created through the emulator admin API'))(
+  // The purge-protected vault is made through the management plane, on both targets.
+  const vaults = skipWithout(armUnavailable()) ? undefined : vaultsCleanup();
+
+  it.skipIf(vaults === undefined)(
     'refuses to purge under purge protection (403) until the retention has passed',
     async () => {
-      const vault = uniqueName('pp').toLowerCase().slice(0, 40);
-      await admin('/vaults', { method: 'POST', body: { name: vault, purgeProtection: true, softDeleteRetentionInDays: 7 } });
-      const protectedKv = client(otherVaultUrl(vault));
+      const vault = vaults!(uniqueVaultName('pp'));
+      const protectedKv = (await ownedVault(vault, { purgeProtection: true, retentionDays: 7 })).owner;
+      const { location } = await armPlace();
       const name = uniqueName('kept');
       const secret = await protectedKv.setSecret(name, 'v');
       expect(secret.properties.recoveryLevel).toBe('CustomizedRecoverable');
@@ -43,9 +47,10 @@ describe('purgeDeletedSecret', () => {
       expect(error).toMatchObject({
         statusCode: 403,
         code: 'Forbidden',
-        message: `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed. Vault: ${vault};location=westus`,
+        message: `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed. Vault: ${vault};location=${location}`,
       });
       await expect(protectedKv.getDeletedSecret(name)).resolves.toMatchObject({ name });
     },
+    PROPAGATION_TIMEOUT,
   );
 });

@@ -6,8 +6,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { parseAccessConfig, type AccessConfig } from './access/config.js';
+import { assignmentIdFor, parseAccessConfig, type AccessConfig } from './access/config.js';
 import { AccessControl } from './access/service.js';
+import type { AuditRow } from './audit/filter.js';
+import { AuditFile } from './audit/file.js';
+import { AuditLog, type NewAuditRow } from './audit/log.js';
+import { eventOf } from './audit/record.js';
+import { ServiceMetrics } from './audit/metrics.js';
+import { managementAuthentication } from './arm/authentication.js';
+import { managementRoutes } from './arm/routes/management.js';
+import { ArmService } from './arm/service.js';
 import { JweBackupSealer, backupKeyFrom } from './backup/jwe-sealer.js';
 import { FILES, loadMaterial, type Material } from './data-dir.js';
 import { parseEventsConfig, type EventsConfig } from './events/config.js';
@@ -17,12 +25,14 @@ import { NodeWebhookClient } from './events/webhook-client.js';
 import { errors, KvError } from './errors.js';
 import { ConfigError, DEFAULT_PROXY_PORT, type EmulatorConfig } from './config.js';
 import { FaultInjector } from './faults/injector.js';
+import { installAudit, type RefusedObserver } from './http/audit.js';
 import { authorizationStep } from './http/authorization.js';
 import { handleClientError, handleFrameworkError, installErrorMapper } from './http/error-mapper.js';
 import { networkRulesStep } from './http/network-rules.js';
 import { handToServer } from './http/connections.js';
 import { adminNetworkRoutes } from './http/routes/admin-network.js';
 import { BrokenConnections, faultStep } from './http/faults.js';
+import { CAUSE_TEXT, codeOf } from './durability/causes.js';
 import { describeChange, StorageGuard } from './durability/guard.js';
 import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
@@ -32,6 +42,8 @@ import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { adminEventRoutes } from './http/routes/admin-events.js';
+import { adminLogRoutes } from './http/routes/admin-logs.js';
+import { adminSecretRoutes } from './http/routes/admin-secrets.js';
 import { adminIdentityRoutes } from './http/routes/admin-identity.js';
 import { authorityRoutes } from './http/routes/authority.js';
 import { APP_SERVICE_PATH, identityRoutes } from './http/routes/identity.js';
@@ -49,6 +61,8 @@ import { approvedConnection, parseNetworkSettings, privateEndpointNameOf, type A
 import { Realism } from './realism/realism.js';
 import { applyRealismPatch, PRESETS, presetOf, type RealismSettings } from './realism/settings.js';
 import { SqliteAccessRepository, SqlitePrincipalRepository } from './store/access-repository.js';
+import { SqliteAuditRepository } from './store/audit-repository.js';
+import { SqliteArmRepository } from './store/arm-repository.js';
 import type { SqliteDatabase } from './store/database.js';
 import { SqliteEventRepository } from './store/event-repository.js';
 import { SniCertificates } from './proxy/certificates.js';
@@ -56,9 +70,11 @@ import { HttpsProxy, type ProxyLimits } from './proxy/server.js';
 import { SqliteSecretRepository, SqliteVaultRepository } from './store/secret-repository.js';
 import { openStorage } from './store/storage.js';
 import { ControllableClock } from './vault/clock.js';
+import { resourceGroupOf } from './vault/model.js';
 import { CLOUD_RESOURCES } from './vault/clouds.js';
 import { SecretService } from './vault/secrets.js';
 import { StateService } from './vault/state.js';
+import { dashboardRoutes } from './ui/routes.js';
 import { VaultService } from './vault/vaults.js';
 
 export const EMULATOR_VERSION = '0.1.0';
@@ -141,9 +157,14 @@ export interface Emulator {
   events: EventService;
   /** Eventual consistency, request limits and latency (docs/realistic-mode.md). */
   realism: Realism;
+  /** The management plane (ARM). */
+  arm: ArmService;
   db: SqliteDatabase;
   /** The private endpoints' listeners, with the addresses they are bound to (empty until the app is ready). */
   privateEndpoints(): OpenPrivateEndpoint[];
+  /** The audit log (undefined when turned off in the config). */
+  audit: AuditLog<NewAuditRow> | undefined;
+  metrics: ServiceMetrics;
   /** Facts a client needs, for a given origin (https://host:port). */
   facts(origin: string): EmulatorFacts;
   /**
@@ -192,6 +213,12 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   const eventsConfig = parseEvents(config);
   const networkConfig = parseNetworkSection(config);
   const location: ArmLocation = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP };
+  // Where one vault lives in ARM ids (events' topics, audit records): its own resource group once made
+  // through ARM, the default one otherwise.
+  const placeOf = (vault: string): ArmLocation => {
+    const group = vaults.findAny(vault)?.resourceGroup;
+    return group === undefined ? location : { ...location, resourceGroup: group };
+  };
   const realismSettings = parseRealismConfig(config);
   const realism = new Realism({ clock, settings: realismSettings });
 
@@ -225,7 +252,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     store: eventStore,
     clock,
     webhooks,
-    location,
+    location: placeOf,
     handshakeTimeoutMs: eventsConfig.handshakeTimeoutMs,
     log: { info: (message) => app.log.info(message), warn: (message) => app.log.warn(message) },
   });
@@ -233,7 +260,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     store: eventStore,
     clock,
     webhooks,
-    location,
+    location: placeOf,
     subscriptionOf: (vault, name) => events.find(vault, name),
     durable: () => commits.settled(),
     timeoutMs: eventsConfig.deliveryTimeoutMs,
@@ -258,7 +285,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       parseNetworkSettings(vault, {
         path,
         vault: String(vault.name).toLowerCase(),
-        location,
+        location: { ...location, ...(typeof vault.resourceGroup === 'string' && { resourceGroup: vault.resourceGroup }) },
         fail: (field, problem) => {
           throw errors.badParameter(`${field} ${problem}`);
         },
@@ -284,6 +311,20 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   directory.applyConfigured(identityConfig.principals);
   access.applyConfigured(identityConfig.assignments, identityConfig.policies);
   const managedIdentity = new ManagedIdentityEndpoints({ tokens, directory, identityHeader: material.identityHeader });
+  const arm = new ArmService({
+    vaults,
+    secrets,
+    access,
+    directory,
+    repository: new SqliteArmRepository(db),
+    clock,
+    tenantId: config.tenantId,
+    subscriptionId: DEFAULT_SUBSCRIPTION_ID,
+    region: config.region,
+    // One management-plane request is one change: at most one VaultAccessPolicyChanged per vault.
+    atomically: (work) => events.coalesce(() => secretRepo.transaction(work)),
+    events,
+  });
 
   const faults = new FaultInjector();
   const reseed = () => {
@@ -296,6 +337,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   };
   reseed();
 
+  let observeRefused: RefusedObserver | undefined;
   const useHttps = options.https ?? true;
   const limits = { ...SERVER_LIMITS, ...options.limits };
   const serverOptions = {
@@ -333,7 +375,10 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     maxRequestsPerSocket: 0,
     return503OnClosing: true,
     clientErrorHandler: handleClientError,
-    frameworkErrors: handleFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      observeRefused?.(request, reply);
+      return handleFrameworkError(error, request, reply);
+    },
   });
 
   installJsonParser(app);
@@ -344,12 +389,52 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       return isStorageFault(named) ? named : undefined;
     },
   });
+  // Audit records and metrics: after the answer is sent (http/audit.ts), batched outside the commits.
+  const recordOf = (row: AuditRow) => JSON.stringify(eventOf(row, location));
+  const auditFilePath = config.auditLog.enabled && config.auditLog.file ? config.auditLog.file : undefined;
+  const auditFile =
+    auditFilePath === undefined
+      ? undefined
+      : new AuditFile({
+          path: auditFilePath,
+          onFailure: (error) =>
+            app.log.error(`audit: the file ${auditFilePath} cannot be written (${codeOf(error) ?? String(error)}): its records are dropped until it can be (tried again every 5 s)`),
+          onRecovered: (dropped) => app.log.info(`audit: the file ${auditFilePath} is written again (${dropped} records could not be written to it and were dropped)`),
+        });
+  const audit = config.auditLog.enabled
+    ? new AuditLog<NewAuditRow>({
+        repository: new SqliteAuditRepository(db, commits),
+        build: (row) => row,
+        retention: { maxRecords: config.auditLog.maxRecords, maxAgeMs: config.auditLog.maxAgeDays * 86_400_000 },
+        ...(auditFile && { sink: (rows) => auditFile.write(`${rows.map(recordOf).join('\n')}\n`, rows.length) }),
+        onError: (error) => app.log.error({ err: error }, 'audit records could not be written'),
+        // A storage failure drops records (logged once per cause, and when they are written again); it
+        // never changes what health and the data's writes are told (durability/guard.ts).
+        causeOf: (error) => {
+          const cause = storageGuard?.nameCause(error);
+          return cause === undefined ? undefined : CAUSE_TEXT[cause];
+        },
+        onWriteFailure: (error, cause) => {
+          if (cause === undefined) app.log.error({ err: error }, 'audit records could not be written; they are dropped');
+          else app.log.error(`audit: records cannot be written because ${cause} (${codeOf(error) ?? 'no code'}): they are dropped until they can be; requests are answered as usual`);
+        },
+        onWriteRecovered: (dropped) => app.log.info(`audit: records are written again (${dropped} could not be written and were dropped)`),
+      })
+    : undefined;
+  const metrics = new ServiceMetrics();
+  observeRefused = installAudit(app, {
+    log: audit,
+    metrics,
+    defaultVault: config.defaultVault,
+    resourceGroupOf: (vault) => vaults.findAny(vault)?.resourceGroup,
+  });
   installPipeline(app, {
     vaults,
     tokens,
     defaultVault: config.defaultVault,
     region: config.region,
     serviceVersion: SERVICE_VERSION,
+    management: managementAuthentication(tokens),
     steps: [
       networkRulesStep({ rules: new NetworkRules(networkConfig), region: config.region }),
       authorizationStep({ access, region: config.region, location }),
@@ -395,11 +480,15 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   faultRoutes(app, faults);
   realismRoutes(app, realism);
   identityRoutes(app, managedIdentity, { imdsSources: new SourcePolicy(config.imdsAllowedSources) });
+  adminSecretRoutes(app, { vaults, secrets });
+  dashboardRoutes(app);
+  adminLogRoutes(app, { log: audit, metrics, recordOf, resolvePrincipal: (reference) => directory.find(reference)?.objectId ?? reference });
   authorityRoutes(app, new Authority({ tokens, directory, tenantId: config.tenantId, clock }));
   adminIdentityRoutes(app, { directory, access, tokens, clock });
-  adminEventRoutes(app, { events, vaults, location });
+  adminEventRoutes(app, { events, vaults, location: placeOf });
   let listeners: PrivateEndpointListeners | undefined;
   adminNetworkRoutes(app, { config: networkConfig, endpoints: () => listeners?.endpoints ?? [] });
+  managementRoutes(app, arm);
   adminRoutes(app, {
     adminKey: material.adminKey,
     clock,
@@ -408,6 +497,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     state,
     reseed: () => {
       events.clear();
+      arm.reset();
       reseed();
       resetIdentities(directory, access, identityConfig);
       events.validateInBackground();
@@ -441,6 +531,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     sweep = setInterval(() => {
       try {
         secrets.purgeExpired();
+        arm.purgeExpiredVaults();
       } catch (error) {
         if (!isStorageFault(error)) app.log.error({ err: error }, 'purge sweep failed');
       }
@@ -483,6 +574,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     events.stop();
     await dispatcher.close();
     await proxy?.close();
+    audit?.close();
+    await auditFile?.close();
     await storage.close();
     // A new token-signing key is written before the process may exit (data-dir.ts).
     await material.signingKey.catch(() => undefined);
@@ -505,6 +598,9 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     facts,
     proxyListening: () => proxyStarted ?? Promise.resolve(undefined),
     sni,
+    audit,
+    metrics,
+    arm,
   };
 }
 
@@ -545,7 +641,16 @@ function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string
   const { identities, roleAssignments, accessPolicies, tenant } = config.extensions;
   if (tenant !== undefined) fail('tenant', "is not a setting; the tenant is set with 'tenantId'.");
   const principals = parseIdentities(identities, { defaultClientSecret, fail });
-  return { principals, ...parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail }) };
+  const access = parseAccessConfig({ roleAssignments, accessPolicies }, { principals, fail });
+  // Without a roleAssignments section every principal also owns the emulator's subscription, as whoever
+  // creates a subscription does, so the management plane works at once too (Owner grants no data action).
+  if (roleAssignments === undefined) {
+    const scope = `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}`;
+    for (const p of principals) {
+      access.assignments.push({ id: assignmentIdFor(p.objectId, OWNER, scope), principalId: p.objectId.toLowerCase(), roleId: OWNER, scope });
+    }
+  }
+  return { principals, ...access };
 }
 
 /** The config file's events settings and each vault's subscriptions, validated (ConfigErrors name the field). */
@@ -579,7 +684,9 @@ function linkPrivateEndpoints(network: NetworkConfig, vaults: VaultService, loca
     const vault = vaults.ensure(endpoint.vault, {});
     const name = endpoint.name.toLowerCase();
     if (vault.privateEndpointConnections.some((c) => privateEndpointNameOf(c.properties.privateEndpoint.id) === name)) continue;
-    vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approvedConnection(location, vault.name, endpoint.name)] });
+    // The connection's id names the vault's own resource group (a vault made through ARM lives in its own).
+    const approved = approvedConnection({ ...location, resourceGroup: resourceGroupOf(vault) }, vault.name, endpoint.name);
+    vaults.update(vault.name, { privateEndpointConnections: [...vault.privateEndpointConnections, approved] });
   }
 }
 
@@ -598,6 +705,8 @@ function parseRealismConfig(config: EmulatorConfig): RealismSettings {
   const start = config.realistic ? 'realistic' : (presetOf(preset, 'realism.preset', fail) ?? 'off');
   return applyRealismPatch(PRESETS[start], parts, fail);
 }
+
+const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 
 /** Back to the configured identities and access (admin reset): what the admin API added is removed. */
 function resetIdentities(directory: Directory, access: AccessControl, identityConfig: AccessConfig & { principals: Principal[] }): void {

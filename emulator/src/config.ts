@@ -35,6 +35,17 @@ export interface VaultConfig {
   network?: Partial<NetworkSettings>;
 }
 
+/** The audit log (audit/log.ts, docs/monitoring.md). */
+export interface AuditLogConfig {
+  enabled: boolean;
+  /** Records kept at most (the oldest go first). */
+  maxRecords: number;
+  /** Records older than this are removed. */
+  maxAgeDays: number;
+  /** Also append each record to this JSON-lines file (Key Vault's exported AuditEvent shape). */
+  file?: string;
+}
+
 export interface EmulatorConfig {
   host: string;
   port: number;
@@ -66,6 +77,7 @@ export interface EmulatorConfig {
   realistic: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   vaults: VaultConfig[];
+  auditLog: AuditLogConfig;
   /** Sections owned by other modules (identities, role assignments...), validated by them. */
   extensions: Record<string, unknown>;
   /** Where the config file was read from, if any. */
@@ -102,6 +114,7 @@ export const DEFAULTS: EmulatorConfig = {
   realistic: false,
   logLevel: 'info',
   vaults: [],
+  auditLog: { enabled: true, maxRecords: 100_000, maxAgeDays: 7 },
   extensions: {},
   proxy: { passthrough: true },
 };
@@ -142,6 +155,7 @@ export const KNOWN_KEYS = new Set([
   'vaults',
   'proxyPort',
   'proxy',
+  'auditLog',
 ]);
 /** Top-level sections other modules validate. */
 export const EXTENSION_KEYS = new Set(['identities', 'roleAssignments', 'accessPolicies', 'tenant', 'faults', 'events', 'privateEndpoints', 'subnets', 'trustedServices', 'realism']);
@@ -260,6 +274,27 @@ function parseVault(value: unknown, path: string): VaultConfig {
   };
 }
 
+function parseAuditLog(value: unknown, baseDir: string): AuditLogConfig {
+  const raw = obj(value, 'auditLog');
+  for (const key of Object.keys(raw)) {
+    if (!['enabled', 'maxRecords', 'maxAgeDays', 'file'].includes(key)) fail(`auditLog.${key}`, 'is not a known audit log setting.');
+  }
+  const enabled = bool(raw, 'enabled', 'auditLog.');
+  const maxRecords = int(raw, 'maxRecords', 'auditLog.', 1, 10_000_000);
+  const maxAgeDays = raw.maxAgeDays;
+  if (maxAgeDays !== undefined && (typeof maxAgeDays !== 'number' || !Number.isFinite(maxAgeDays) || maxAgeDays <= 0 || maxAgeDays > 3650)) {
+    fail('auditLog.maxAgeDays', 'must be a number of days above 0 and at most 3650.');
+  }
+  const file = str(raw, 'file', 'auditLog.');
+  const defaults = DEFAULTS.auditLog;
+  return {
+    enabled: enabled ?? defaults.enabled,
+    maxRecords: maxRecords ?? defaults.maxRecords,
+    maxAgeDays: (maxAgeDays as number | undefined) ?? defaults.maxAgeDays,
+    ...(file !== undefined && { file: resolve(baseDir, file) }),
+  };
+}
+
 /** Validates a parsed config file into a partial configuration. */
 export function parseConfigObject(value: unknown, baseDir = process.cwd()): Partial<EmulatorConfig> {
   const raw = obj(value, '(root)');
@@ -327,6 +362,7 @@ export function parseConfigObject(value: unknown, baseDir = process.cwd()): Part
     if (!Array.isArray(raw.vaults)) fail('vaults', 'must be an array.');
     set('vaults', raw.vaults.map((v, i) => parseVault(v, `vaults[${i}]`)));
   }
+  if (raw.auditLog !== undefined) set('auditLog', parseAuditLog(raw.auditLog, baseDir));
   if (Object.keys(extensions).length > 0) result.extensions = extensions;
   return result;
 }

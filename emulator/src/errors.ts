@@ -180,6 +180,12 @@ export const errors = {
         'or start the emulator without --strict-vaults to create vaults on first use.',
     ),
   vaultExists: (name: string) => new KvError('Conflict', `The vault '${name}' already exists.`),
+  vaultDeleted: (name: string) =>
+    new KvError(
+      'NotFound',
+      `The vault '${name}' is deleted: it was soft-deleted through the management plane. Recover it (PUT the vault with createMode 'recover') ` +
+        'or purge it before using its name again.',
+    ),
   conflict: (message: string) => new KvError('Conflict', message),
   // observed (spec §5.1): the multi-line RBAC denial, CRLF-separated, trailing space after the reason
   forbiddenByRbac: (denial: { caller: string; action: string; resource: string; vault: string; region: string }) =>
@@ -252,4 +258,283 @@ export const errors = {
   // Storage that cannot take writes (durability/guard.ts): Key Vault's code for a service in trouble.
   storageUnavailable: (cause: keyof typeof STORAGE_PROBLEM, context: 'write' | 'health' = 'write') =>
     new KvError('ServiceUnavailable', `${context === 'write' ? 'The write was not stored' : 'The emulator cannot store writes'}: ${STORAGE_PROBLEM[cause]}`),
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The management plane (Azure Resource Manager and the Key Vault, Resources and Authorization resource
+// providers behind it): ARM's envelope {error:{code,message}} with ARM's codes, each error carrying its
+// own status. Messages marked "observed" are quoted from real responses in issue threads (cited in
+// docs/management-plane.md); the others follow ARM's wording as closely as the evidence supports.
+
+export type ArmErrorCode =
+  | 'AuthenticationFailed'
+  | 'InvalidAuthenticationToken'
+  | 'InvalidAuthenticationTokenAudience'
+  | 'InvalidAuthenticationTokenTenant'
+  | 'ExpiredAuthenticationToken'
+  | 'AuthorizationFailed'
+  | 'MissingApiVersionParameter'
+  | 'InvalidApiVersionParameter'
+  | 'NoRegisteredProviderFound'
+  | 'InvalidResourceNamespace'
+  | 'InvalidResourceType'
+  | 'SubscriptionNotFound'
+  | 'ResourceGroupNotFound'
+  | 'ResourceNotFound'
+  | 'NotFound'
+  | 'VaultAlreadyExists'
+  | 'VaultNameNotValid'
+  | 'ConflictError'
+  | 'SoftDeletedVaultDoesNotExist'
+  | 'MethodNotAllowed'
+  | 'ScopeLocked'
+  | 'BadRequest'
+  | 'InvalidRequestContent'
+  | 'LocationNotAvailableForResourceType'
+  | 'LocationNotAvailableForResourceGroup'
+  | 'InvalidResourceGroupLocation'
+  | 'RoleAssignmentExists'
+  | 'RoleAssignmentUpdateNotPermitted'
+  | 'RoleAssignmentNotFound'
+  | 'RoleDefinitionDoesNotExist'
+  | 'InvalidRoleAssignmentId'
+  | 'InvalidRoleDefinitionId'
+  | 'PrincipalNotFound'
+  | 'InvalidPrincipalId'
+  | 'InvalidFilterInQueryString'
+  | 'UnmatchedPrincipalType'
+  | 'LocationRequired'
+  | 'InvalidResourceLocation'
+  | 'InvalidResourceGroupName'
+  | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
+  | 'InternalServerError';
+
+export class ArmError extends Error {
+  readonly code: ArmErrorCode;
+  readonly status: number;
+  /** Extra response headers (the 401 challenge). */
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, code: ArmErrorCode, message: string, options: { headers?: Record<string, string> } = {}) {
+    super(message);
+    this.name = 'ArmError';
+    this.status = status;
+    this.code = code;
+    this.headers = options.headers ?? {};
+  }
+}
+
+const VAULT_NAME_RULES =
+  "A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.";
+
+export const armErrors = {
+  // Authentication (ARM's front door)
+  missingAuthorization: (challenge: string) =>
+    new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", { headers: { 'www-authenticate': challenge } }),
+  malformedAuthorization: (challenge: string) =>
+    new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is provided in an invalid format.", {
+      headers: { 'www-authenticate': challenge },
+    }),
+  invalidToken: (challenge: string) => new ArmError(401, 'InvalidAuthenticationToken', 'The access token is invalid.', { headers: { 'www-authenticate': challenge } }),
+  notYetValidToken: (challenge: string) =>
+    new ArmError(401, 'InvalidAuthenticationToken', 'The access token is not valid yet: its not-before time is later than the current UTC time.', {
+      headers: { 'www-authenticate': challenge },
+    }),
+  // observed
+  wrongAudience: (audience: string, allowed: string[], challenge: string) =>
+    new ArmError(
+      401,
+      'InvalidAuthenticationTokenAudience',
+      `The access token has been obtained for wrong audience or resource '${audience}'. It should exactly match with one of the allowed audiences ${allowed.map((a) => `'${a}'`).join(',')}.`,
+      { headers: { 'www-authenticate': challenge } },
+    ),
+  // observed
+  wrongIssuer: (issuer: string, tenantId: string, challenge: string) =>
+    new ArmError(
+      401,
+      'InvalidAuthenticationTokenTenant',
+      `The access token is from the wrong issuer '${issuer}'. It must match the tenant 'https://sts.windows.net/${tenantId}/' associated with this subscription. ` +
+        `Please use the authority (URL) 'https://login.windows.net/${tenantId}' to get the token. Note, if the subscription is transferred to another tenant ` +
+        'there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your ' +
+        'subscription and see this error message, please try back later.',
+      { headers: { 'www-authenticate': challenge } },
+    ),
+  // observed
+  expiredToken: (expiry: string, now: string, challenge: string) =>
+    new ArmError(401, 'ExpiredAuthenticationToken', `The access token expiry UTC time '${expiry}' is earlier than current UTC time '${now}'.`, {
+      headers: { 'www-authenticate': challenge },
+    }),
+  // observed
+  authorizationFailed: (denial: { client: string; objectId: string; action: string; scope: string }) =>
+    new ArmError(
+      403,
+      'AuthorizationFailed',
+      `The client '${denial.client}' with object id '${denial.objectId}' does not have authorization to perform action '${denial.action}' over scope ` +
+        `'${denial.scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    ),
+
+  // Requests ARM itself refuses
+  missingApiVersion: () => new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'),
+  invalidApiVersion: (version: string, supported: readonly string[]) =>
+    new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${version}' is invalid. The supported versions are '${supported.join(',')}'.`),
+  // observed
+  noRegisteredProvider: (input: { location: string; version: string; type: string; supported: readonly string[]; locations: readonly string[] }) =>
+    new ArmError(
+      400,
+      'NoRegisteredProviderFound',
+      `No registered resource provider found for location '${input.location}' and API version '${input.version}' for type '${input.type}'. ` +
+        `The supported api-versions are '${input.supported.join(', ')}'. The supported locations are '${input.locations.join(', ')}'.`,
+    ),
+  invalidNamespace: (namespace: string) => new ArmError(400, 'InvalidResourceNamespace', `The resource namespace '${namespace}' is invalid.`),
+  invalidResourceType: (type: string, namespace: string, version: string) =>
+    new ArmError(400, 'InvalidResourceType', `The resource type '${type}' could not be found in the namespace '${namespace}' for api version '${version}'.`),
+  // observed
+  subscriptionNotFound: (subscriptionId: string) => new ArmError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`),
+  // observed
+  resourceGroupNotFound: (name: string) => new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`),
+  // observed
+  resourceNotFound: (type: string, name: string, resourceGroup: string) =>
+    new ArmError(
+      404,
+      'ResourceNotFound',
+      `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+    ),
+  notFound: (message: string) => new ArmError(404, 'NotFound', message),
+  deletedVaultNotFound: (name: string, location: string) =>
+    new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.KeyVault/locations/${location}/deletedVaults/${name}' was not found.`),
+  // observed
+  locationRequired: () => new ArmError(400, 'LocationRequired', 'The location property is required for this definition.'),
+  // observed
+  resourceLocationConflict: (name: string, existing: string, resourceGroup: string, requested: string) =>
+    new ArmError(
+      409,
+      'InvalidResourceLocation',
+      `The resource '${name}' already exists in location '${existing}' in resource group '${resourceGroup}'. A resource with the same name cannot be ` +
+        `created in location '${requested}'. Please select a new resource name.`,
+    ),
+  invalidResourceGroupName: (name: string) =>
+    new ArmError(
+      400,
+      'InvalidResourceGroupName',
+      `Resource group name '${name}' is invalid. The name can contain only letters, digits, underscores, parentheses, hyphens and periods, ` +
+        'must be 1-90 characters long and cannot end in a period.',
+    ),
+  // observed: ARM's answer when a lock stops a delete
+  scopeLocked: (scope: string, lockedScope: string) =>
+    new ArmError(
+      409,
+      'ScopeLocked',
+      `The scope '${scope}' cannot perform delete operation because following scope(s) are locked: '${lockedScope}'. Please remove the lock and try again.`,
+    ),
+  badRequest: (message: string) => new ArmError(400, 'BadRequest', message),
+  invalidRequestContent: (detail: string) =>
+    new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${detail}'.`),
+  unsupportedMediaType: (contentType: string) =>
+    new ArmError(415, 'UnsupportedMediaType', `The content media type '${contentType}' is not supported. Only 'application/json' is supported.`),
+  bodyTooLarge: (limit: number) => new ArmError(413, 'RequestEntityTooLarge', `The request content size exceeds the maximum of ${limit} bytes.`),
+  internal: () => new ArmError(500, 'InternalServerError', 'The server encountered an internal error. Please retry the request.'),
+  locationNotAvailable: (location: string, type: string, locations: readonly string[]) =>
+    new ArmError(
+      400,
+      'LocationNotAvailableForResourceType',
+      `The provided location '${location}' is not available for resource type '${type}'. List of available regions for the resource type is '${locations.join(',')}'.`,
+    ),
+  resourceGroupLocationNotAvailable: (location: string, locations: readonly string[]) =>
+    new ArmError(
+      400,
+      'LocationNotAvailableForResourceGroup',
+      `The provided location '${location}' is not available for resource group. List of available regions is '${locations.join(',')}'.`,
+    ),
+  // observed
+  resourceGroupLocationConflict: (name: string, existing: string, requested: string) =>
+    new ArmError(
+      409,
+      'InvalidResourceGroupLocation',
+      `Invalid resource group location '${requested}'. The Resource group already exists in location '${existing}'.`,
+    ),
+
+  // Microsoft.KeyVault
+  // observed
+  vaultAlreadyExists: (name: string) =>
+    new ArmError(
+      409,
+      'VaultAlreadyExists',
+      `The vault name '${name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that ` +
+        'the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a ' +
+        'recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information ' +
+        'about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740.',
+    ),
+  /** The same text answers checkNameAvailability for a name in use. */
+  vaultNameInUseMessage: (name: string) =>
+    `The vault name '${name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that ` +
+    'the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a ' +
+    'recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information ' +
+    'about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740.',
+  vaultNameNotValid: (name: string) =>
+    new ArmError(
+      400,
+      'VaultNameNotValid',
+      `The vault name '${name}' is invalid. ${VAULT_NAME_RULES} Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742`,
+    ),
+  vaultNameRules: () => VAULT_NAME_RULES,
+  // observed
+  deletedVaultNameTaken: () =>
+    new ArmError(
+      409,
+      'ConflictError',
+      'A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Follow this link ' +
+        'https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.',
+    ),
+  noDeletedVaultToRecover: () =>
+    new ArmError(
+      404,
+      'SoftDeletedVaultDoesNotExist',
+      'A soft deleted vault with the given name does not exist. Ensure that the name for the vault that is being attempted to recover is in a ' +
+        'recoverable state. For more information on soft delete please follow this link https://go.microsoft.com/fwlink/?linkid=2149745',
+    ),
+  // observed (code and message; the status is inferred from the code)
+  purgeNotAllowed: () => new ArmError(405, 'MethodNotAllowed', "Operation 'DeletedVaultPurge' is not allowed."),
+  // observed
+  purgeProtectionIrreversible: () =>
+    new ArmError(400, 'BadRequest', 'The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.'),
+  softDeleteIrreversible: () =>
+    new ArmError(400, 'BadRequest', 'The property "enableSoftDelete" cannot be set to false. Enabling the soft delete for a vault is an irreversible action.'),
+  // observed
+  retentionFixed: () => new ArmError(400, 'BadRequest', 'The property "softDeleteRetentionInDays" has been set already and it can\'t be modified.'),
+
+  // Microsoft.Authorization
+  // observed
+  roleAssignmentExists: () => new ArmError(409, 'RoleAssignmentExists', 'The role assignment already exists.'),
+  roleAssignmentUpdateNotPermitted: () =>
+    new ArmError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.'),
+  roleAssignmentNotFound: (name: string) => new ArmError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`),
+  roleDefinitionDoesNotExist: (id: string, status: 400 | 404 = 404) =>
+    new ArmError(status, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id}' does not exist.`),
+  invalidRoleAssignmentId: (name: string) =>
+    new ArmError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`),
+  invalidRoleDefinitionId: (id: string) => new ArmError(400, 'InvalidRoleDefinitionId', `The role definition ID '${id}' is not valid.`),
+  // observed
+  principalNotFound: (principalId: string, tenantId: string) =>
+    new ArmError(
+      400,
+      'PrincipalNotFound',
+      `Principal ${principalId.replaceAll('-', '')} does not exist in the directory ${tenantId}. Check that you have the correct principal ID. If you are ` +
+        'creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role ' +
+        'assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype',
+    ),
+  invalidPrincipalId: (principalId: string) => new ArmError(400, 'InvalidPrincipalId', `The principal ID '${principalId}' is not valid. The principal ID must be a GUID.`),
+  // observed
+  unmatchedPrincipalType: (principalId: string, actual: string, specified: string) =>
+    new ArmError(
+      400,
+      'UnmatchedPrincipalType',
+      `The PrincipalId '${principalId.replaceAll('-', '')}' has type '${actual}' , which is different from specified PrincipalType '${specified}'.`,
+    ),
+  invalidFilter: (filter: string) =>
+    new ArmError(
+      400,
+      'InvalidFilterInQueryString',
+      `The filter '${filter}' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{value}'' or 'assignedTo('{value}')'.`,
+    ),
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The kv-emulator command: `start` runs the emulator (parse flags/env/config, build, listen, close on
 // SIGINT/SIGTERM); `env` prints the environment a Node app needs to use the running emulator with the
-// real SDK and no code change.
+// real SDK and no code change; `logs` prints its audit log (logs-command.ts).
 import { existsSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -18,12 +18,15 @@ import { startFailure } from './durability/causes.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
 import type { OpenPrivateEndpoint } from './network/listeners.js';
 import { SYSTEM_CA_FILES, writeCaBundle } from './tls/ca-bundle.js';
+import { LOGS_HELP, logsCommand } from './logs-command.js';
 
 const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets) emulator
 
 Usage:
   kv-emulator start [options]     start the emulator (default command)
   kv-emulator env [--url URL] [--as P] [--proxy]   print shell exports for the running emulator: eval "$(kv-emulator env)"
+  kv-emulator logs [--follow] [--status 403] [--operation SecretGet] [--vault v] [--json]
+                                  print the running emulator's audit log, one line per call
   kv-emulator --version | --help
 
 Options for start:
@@ -49,7 +52,8 @@ Options for env:
   --as P             the principal DefaultAzureCredential signs in as (name or object id): a service
                      principal (AD FS authority form, secret or federated token file) or a managed identity
                      (default: the first service principal with a client secret)
-`;
+
+${LOGS_HELP}`;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'start';
@@ -64,6 +68,16 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'start') return start(args);
   if (command === 'env') return env(args);
+  if (command === 'logs') {
+    return logsCommand({
+      args,
+      defaultUrl: process.env.KV_EMULATOR_URL ?? `https://localhost:${DEFAULTS.port}`,
+      ...(process.env.KV_EMULATOR_ADMIN_KEY && { adminKey: process.env.KV_EMULATOR_ADMIN_KEY }),
+      adminKeyHeader: ADMIN_KEY_HEADER,
+      out: process.stdout,
+      err: process.stderr,
+    });
+  }
   process.stderr.write(`Unknown command '${command}'.\n\n${HELP}`);
   return 2;
 }
@@ -225,6 +239,7 @@ function banner(
     facts.proxyUrl
       ? `  HTTPS proxy       ${facts.proxyUrl}  (answers for *.vault.azure.net, login.microsoftonline.com...; other hosts ${facts.proxyPassthrough ? 'tunnelled' : 'refused'})`
       : '  HTTPS proxy       off',
+    `  Management plane  ${origin}/subscriptions/${facts.subscriptionId} (Azure Resource Manager: docs/management-plane.md)`,
     `  CA certificate    ${caPath}  (sha256 ${fingerprint(facts.caPem)})`,
     ...privateEndpoints.map((e) => `  Private endpoint  ${e.name} for vault ${e.vault} on ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.boundPort}`),
     ...caNotes,

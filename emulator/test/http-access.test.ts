@@ -116,7 +116,8 @@ describe('RBAC', () => {
     const user = await principal('rbac-one-secret');
     await call('PUT', `/secrets/shared?${V}`, { token: await emu.token(), body: { value: 'v' } });
     await call('PUT', `/secrets/other?${V}`, { token: await emu.token(), body: { value: 'v' } });
-    const id = await assign('rbac-one-secret', 'Key Vault Secrets User', '/subscriptions/any/resourceGroups/any/providers/Microsoft.KeyVault/vaults/access/secrets/Shared');
+    // The subscription an ARM scope names is not compared (the emulator has one); the resource group is.
+    const id = await assign('rbac-one-secret', 'Key Vault Secrets User', '/subscriptions/any/resourceGroups/KV-Emulator/providers/Microsoft.KeyVault/vaults/access/secrets/Shared');
     const token = await tokenFor('rbac-one-secret');
     const caller = `appid=${user.clientId};oid=${user.objectId};iss=https://sts.windows.net/${tenant()}/`;
     const get = await call('GET', `/secrets/shared/?${V}`, { token });

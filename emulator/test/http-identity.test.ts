@@ -386,7 +386,14 @@ describe('persistence', () => {
     expect(second.access.getAssignment(assignment.id)).toMatchObject({ scope: '/vaults/kept', origin: 'admin' });
     expect(second.access.listPolicies()).toEqual([{ vault: 'legacy', principalId: second.directory.find('added')!.objectId, secrets: ['get'], origin: 'admin' }]);
     const configured = second.access.listAssignments().filter((a) => a.origin === 'config');
-    expect(configured.map((a) => a.principalId)).toEqual([second.directory.find('from-config-2')!.objectId]);
+    // The default grants of a configured principal: Key Vault Administrator at the root, Owner of the subscription.
+    const id = second.directory.find('from-config-2')!.objectId;
+    expect(configured.map((a) => [a.principalId, a.roleId, a.scope]).sort()).toEqual(
+      [
+        [id, '00482a5a-887f-4fb3-b363-3b7fe8e74483', '/'],
+        [id, '8e3af657-a8ff-443c-a75c-2fe8c4bcb635', '/subscriptions/00000000-0000-4000-8000-00000000e1a7'],
+      ].sort(),
+    );
     await second.app.close();
   });
 });

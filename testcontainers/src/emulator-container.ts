@@ -1,20 +1,27 @@
 // Testcontainers module for the kv-emulator image: starts the Azure Key Vault (secrets) emulator in a
 // container, seeded from a config object (vaults, secrets, identities, role assignments: the same
 // format as the emulator's --config file), and hands out what a test needs to use it with the real
-// Azure SDK: vault URLs, the CA certificate, a managed-identity credential and client options.
+// Azure SDK: vault URLs, the CA certificate, a managed-identity credential and client options; and the
+// emulator's HTTPS proxy (port 8444), through which the SDK uses the real names (*.vault.azure.net,
+// login.microsoftonline.com) unchanged.
 // The admin key and the identity header are chosen here (random unless given) so they are known
 // without reading the container's data directory; the admin API answers the host only with the key.
 import { randomBytes } from 'node:crypto';
+import type { Agent as HttpAgent } from 'node:http';
 import type { Agent } from 'node:https';
 import { AbstractStartedContainer, GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { EmulatorManagedIdentityCredential } from './credential.js';
-import { emulatorAgent, vaultUrlFor } from './network.js';
+import { azureVaultUrlFor, emulatorAgent, proxyAgent, proxyUrlFor, vaultUrlFor } from './network.js';
 
 export const EMULATOR_PORT = 8443;
+/** The emulator's HTTPS proxy in the container (`EXPOSE`d by the image). */
+export const PROXY_PORT = 8444;
 export const CONFIG_PATH = '/config/emulator.json';
 export const DATA_DIR = '/data';
 export const DEFAULT_IMAGE = 'kv-emulator:latest';
 export const ADMIN_KEY_HEADER = 'x-kv-emulator-admin-key';
+/** The start banner's line naming the proxy, printed once both the HTTPS port and the proxy listen. */
+export const PROXY_READY_LINE = /HTTPS proxy +http:\/\//;
 /** The private address ranges (RFC 1918, RFC 4193) container networks and their gateways use. */
 export const PRIVATE_NETWORK_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
@@ -59,7 +66,7 @@ export function defaultVaultOf(config: EmulatorConfigFile): string {
 }
 
 export function emulatorCommand(): string[] {
-  return ['start', '--host', '0.0.0.0', '--port', String(EMULATOR_PORT), '--data-dir', DATA_DIR, '--config', CONFIG_PATH];
+  return ['start', '--host', '0.0.0.0', '--port', String(EMULATOR_PORT), '--proxy-port', String(PROXY_PORT), '--data-dir', DATA_DIR, '--config', CONFIG_PATH];
 }
 
 const randomKey = () => randomBytes(24).toString('base64url');
@@ -80,8 +87,12 @@ export class KeyVaultEmulatorContainer extends GenericContainer {
 
   constructor(image: string = DEFAULT_IMAGE) {
     super(image);
-    this.withExposedPorts(EMULATOR_PORT)
-      .withWaitStrategy(Wait.forHttp('/_emulator/health', EMULATOR_PORT).usingTls().allowInsecure().forStatusCode(200))
+    // Ready when the HTTPS port answers and the proxy listens: the proxy starts once the HTTPS port
+    // listens, and the start banner, which names it, is printed after both.
+    this.withExposedPorts(EMULATOR_PORT, PROXY_PORT)
+      .withWaitStrategy(
+        Wait.forAll([Wait.forHttp('/_emulator/health', EMULATOR_PORT).usingTls().allowInsecure().forStatusCode(200), Wait.forLogMessage(PROXY_READY_LINE)]),
+      )
       .withStartupTimeout(60_000);
   }
 
@@ -142,6 +153,7 @@ export class StartedKeyVaultEmulatorContainer extends AbstractStartedContainer {
   private readonly config: EmulatorConfigFile;
   private readonly caCertificate: string;
   private agent?: Agent;
+  private proxyAgent?: HttpAgent;
 
   constructor(started: StartedTestContainer, options: { config: EmulatorConfigFile; caCertificate: string }) {
     super(started);
@@ -191,6 +203,36 @@ export class StartedKeyVaultEmulatorContainer extends AbstractStartedContainer {
     return { agent: this.getAgent() };
   }
 
+  /** The host port mapped to the emulator's HTTPS proxy. */
+  getProxyPort(): number {
+    return this.getMappedPort(PROXY_PORT);
+  }
+
+  /** `http://<host>:<mapped proxy port>`: HTTPS_PROXY for a client of any language (see docs/proxy.md). */
+  getProxyUrl(): string {
+    return proxyUrlFor(this.getHost(), this.getProxyPort());
+  }
+
+  /** `https://<vault>.vault.azure.net`, the vault's real URL (the default vault when none is named); use with getProxyClientOptions(). */
+  getProxyVaultUrl(vault: string = defaultVaultOf(this.config)): string {
+    return azureVaultUrlFor(vault);
+  }
+
+  /** The agent behind getProxyClientOptions(): every request through the proxy, the emulator's CA trusted inside the tunnel. */
+  getProxyAgent(): HttpAgent {
+    return (this.proxyAgent ??= proxyAgent({ proxyUrl: this.getProxyUrl(), ca: this.caCertificate }));
+  }
+
+  /**
+   * Options for any Azure SDK client or credential that should use the real names through the proxy:
+   * `new SecretClient(kv.getProxyVaultUrl(), credential, kv.getProxyClientOptions())`, or
+   * `new ClientSecretCredential(tenantId, clientId, secret, kv.getProxyClientOptions())` with the default
+   * authority (login.microsoftonline.com).
+   */
+  getProxyClientOptions(): { agent: HttpAgent } {
+    return { agent: this.getProxyAgent() };
+  }
+
   /** A credential for one of the emulator's managed identities (the system-assigned one by default). */
   getCredential(identity: ManagedIdentitySelector = {}): EmulatorManagedIdentityCredential {
     return new EmulatorManagedIdentityCredential({
@@ -235,5 +277,6 @@ export class StartedKeyVaultEmulatorContainer extends AbstractStartedContainer {
 
   protected override async containerStopping(): Promise<void> {
     this.agent?.destroy();
+    this.proxyAgent?.destroy();
   }
 }

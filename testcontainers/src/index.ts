@@ -7,6 +7,8 @@ export {
   EMULATOR_PORT,
   KeyVaultEmulatorContainer,
   PRIVATE_NETWORK_RANGES,
+  PROXY_PORT,
+  PROXY_READY_LINE,
   StartedKeyVaultEmulatorContainer,
   containerConfig,
   defaultVaultOf,
@@ -15,5 +17,5 @@ export {
   type ManagedIdentitySelector,
 } from './emulator-container.js';
 export { EmulatorCredentialError, EmulatorManagedIdentityCredential, resourceFromScopes, type EmulatorManagedIdentityCredentialOptions } from './credential.js';
-export { emulatorAgent, localhostLookup, vaultUrlFor } from './network.js';
+export { azureVaultUrlFor, emulatorAgent, EmulatorProxyAgent, localhostLookup, proxyAgent, proxyUrlFor, vaultUrlFor } from './network.js';
 export { containerRuntimeStatus, type RuntimeStatus } from './runtime.js';

@@ -1,6 +1,7 @@
 // KeyVaultEmulatorContainer against a real Docker engine: the image built from this checkout (or
 // KV_EMULATOR_IMAGE), seeded with withConfig, used with the real SDK through getVaultUrl,
-// getCredential and getClientOptions. Without an engine the suite is skipped and says why, and
+// getCredential and getClientOptions, and by its real URL through the mapped proxy port
+// (getProxyVaultUrl, getProxyClientOptions). Without an engine the suite is skipped and says why, and
 // start() is shown to fail with the engine's reason rather than hang.
 import { SecretClient } from '@azure/keyvault-secrets';
 import { X509Certificate } from 'node:crypto';
@@ -52,6 +53,16 @@ describe.skipIf(!status.available)('KeyVaultEmulatorContainer', () => {
   it('gives a credential for a user-assigned identity', async () => {
     const client = new SecretClient(emulator.getVaultUrl('orders'), emulator.getCredential({ clientId: writer.clientId }), emulator.getClientOptions());
     expect((await client.setSecret('written', 'value')).value).toBe('value');
+  });
+
+  it('serves https://orders.vault.azure.net through its proxy on the mapped port', async () => {
+    expect(emulator.getProxyPort()).not.toBe(emulator.getPort());
+    expect(emulator.getProxyUrl()).toMatch(new RegExp(`^http://[^/]+:${emulator.getProxyPort()}$`));
+    expect(emulator.getProxyVaultUrl()).toBe('https://orders.vault.azure.net');
+    const client = new SecretClient(emulator.getProxyVaultUrl(), emulator.getCredential(), emulator.getProxyClientOptions());
+    const secret = await client.getSecret('db');
+    expect(secret.value).toBe('Server=sql;Password=seeded');
+    expect(secret.properties.id).toMatch(/^https:\/\/orders\.vault\.azure\.net\/secrets\/db\//);
   });
 
   it('hands out the CA that issued the server certificate, which names the network alias', async () => {

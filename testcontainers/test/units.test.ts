@@ -1,7 +1,21 @@
-// What the module decides without a container: the config file it writes, the command, vault URLs,
-// the token request's resource, and how its agent resolves *.localhost names.
+// What the module decides without a container: the config file it writes, the command and ports, vault
+// and proxy URLs, the token request's resource, and how its agent resolves *.localhost names.
 import { describe, expect, it } from 'vitest';
-import { CONFIG_PATH, containerConfig, PRIVATE_NETWORK_RANGES, defaultVaultOf, emulatorCommand, KeyVaultEmulatorContainer, localhostLookup, resourceFromScopes, vaultUrlFor } from '../src/index.js';
+import {
+  azureVaultUrlFor,
+  CONFIG_PATH,
+  containerConfig,
+  PRIVATE_NETWORK_RANGES,
+  PROXY_PORT,
+  defaultVaultOf,
+  EMULATOR_PORT,
+  emulatorCommand,
+  KeyVaultEmulatorContainer,
+  localhostLookup,
+  proxyUrlFor,
+  resourceFromScopes,
+  vaultUrlFor,
+} from '../src/index.js';
 
 const lookup = (host: string, name: string, all = false) =>
   new Promise<unknown>((resolve, reject) =>
@@ -32,6 +46,15 @@ describe('container config', () => {
     expect(command.slice(command.indexOf('--config'), command.indexOf('--config') + 2)).toEqual(['--config', CONFIG_PATH]);
   });
 
+  it('starts the proxy on its fixed port, which is exposed with the HTTPS port', () => {
+    const command = emulatorCommand();
+    expect(command.slice(command.indexOf('--proxy-port'), command.indexOf('--proxy-port') + 2)).toEqual(['--proxy-port', '8444']);
+    expect(command.slice(command.indexOf('--port'), command.indexOf('--port') + 2)).toEqual(['--port', '8443']);
+    const exposed = (new KeyVaultEmulatorContainer() as unknown as { exposedPorts: unknown[] }).exposedPorts;
+    expect(exposed).toEqual([EMULATOR_PORT, PROXY_PORT]);
+    expect(PROXY_PORT).toBe(8444);
+  });
+
   it('names the ranges IMDS answers besides loopback in the config file (withImdsAllowedSources)', () => {
     const container = new KeyVaultEmulatorContainer().withConfig({ logLevel: 'info' }).withImdsAllowedSources(...PRIVATE_NETWORK_RANGES);
     const config = (container as unknown as { config: Record<string, unknown> }).config;
@@ -48,6 +71,14 @@ describe('vault URLs and name resolution', () => {
   it('builds <vault>.vault.localhost URLs and rejects names that are not vault names', () => {
     expect(vaultUrlFor('Orders', 49153)).toBe('https://orders.vault.localhost:49153');
     expect(() => vaultUrlFor('bad_name', 1)).toThrow("'bad_name' is not a vault name");
+  });
+
+  it('builds the real vault URLs the proxy answers, and proxy URLs (IPv6 hosts in brackets)', () => {
+    expect(azureVaultUrlFor('Orders')).toBe('https://orders.vault.azure.net');
+    expect(() => azureVaultUrlFor('orders.vault.azure.net')).toThrow("'orders.vault.azure.net' is not a vault name");
+    expect(proxyUrlFor('localhost', 49154)).toBe('http://localhost:49154');
+    expect(proxyUrlFor('10.1.2.3', 49154)).toBe('http://10.1.2.3:49154');
+    expect(proxyUrlFor('::1', 49154)).toBe('http://[::1]:49154');
   });
 
   it('resolves localhost and every *.localhost name to the container host, and nothing else', async () => {

@@ -41,6 +41,8 @@ export type Decision =
 
 export interface AuthorizationRequest {
   vault: string;
+  /** The vault's resource group (compared with resource-group and ARM vault scopes). */
+  resourceGroup?: string;
   permissionModel: PermissionModel;
   operation: Operation;
   secretName?: string;
@@ -52,7 +54,7 @@ export interface AuthorizationRequest {
 }
 
 export function authorize(request: AuthorizationRequest): Decision {
-  const requirement = requirementOf(request.operation, request.vault, request.secretName);
+  const requirement = requirementOf(request.operation, request.vault, request.secretName, request.resourceGroup);
   if (request.permissionModel === 'accessPolicy') {
     return request.policy?.secrets.includes(requirement.permission)
       ? { allowed: true }

@@ -38,10 +38,11 @@ export interface Requirement {
  * The requirement of `operation` on `vault`; `secretName` is the name in the request path, if any
  * (`GET /secrets` and `GET /deletedsecrets` have none, `GET /secrets/{name}/versions` has one).
  */
-export function requirementOf(operation: Operation, vault: string, secretName: string | undefined): Requirement {
+export function requirementOf(operation: Operation, vault: string, secretName: string | undefined, resourceGroup?: string): Requirement {
   const { action, permission } = REQUIREMENTS[operation];
   const onSecret = operation !== 'restore' && secretName !== undefined && secretName !== '';
   const resource: Resource = { vault };
+  if (resourceGroup !== undefined) resource.resourceGroup = resourceGroup;
   if (onSecret) resource.secret = secretName;
   return { action, permission, resource };
 }

@@ -41,11 +41,12 @@ export class AccessControl {
     this.reload();
   }
 
-  authorize(input: { vault: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
+  authorize(input: { vault: string; resourceGroup?: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
     const oid = input.caller.oid.toLowerCase();
     const policy: AccessPolicy | undefined = input.permissionModel === 'accessPolicy' ? this.policies.get(policyKey(input.vault, oid)) : undefined;
     return authorize({
       vault: input.vault,
+      ...(input.resourceGroup !== undefined && { resourceGroup: input.resourceGroup }),
       permissionModel: input.permissionModel,
       operation: input.operation,
       secretName: input.secretName,
@@ -141,7 +142,7 @@ function view(a: StoredAssignment): AssignmentView {
 }
 
 function sameScope(a: Scope, b: Scope): boolean {
-  return a.vault === b.vault && a.secret === b.secret;
+  return a.vault === b.vault && a.secret === b.secret && a.resourceGroup === b.resourceGroup;
 }
 
 function policyKey(vault: string, principalId: string): string {

@@ -8,8 +8,9 @@
 //     file can be given their inode numbers while the emulator runs); once
 //     they differ, writes are refused for good (503): nothing written now would survive a restart.
 //   - a storage failure (disk full, read-only file system, permission, I/O error): the failed write is
-//     answered 503 naming the cause; the next write tries again, and once one is stored the storage is
-//     healthy again.
+//     answered 503 naming the cause; the next write tries again, and once one made after the failure is
+//     stored (committed and synced) the storage is healthy again. A write stored before the failure, a
+//     sync that carried no data, or an audit record written says nothing of it (store/commit-group.ts).
 // Reads never ask: they keep answering from the open database. The health endpoint and a periodic check
 // look at the files too, so that a lost directory is noticed without a write.
 import { statSync } from 'node:fs';
@@ -38,6 +39,8 @@ export class StorageGuard {
   private readonly identities: FileIdentity[];
   private state: StorageState = { healthy: true };
   private lastProbe = 0;
+  /** Storage failures named so far: a write stored counts only if it was committed after the last one. */
+  private failureCount = 0;
 
   constructor(private readonly options: StorageGuardOptions) {
     this.identities = options.files.flatMap((path) => {
@@ -89,9 +92,17 @@ export class StorageGuard {
     return undefined;
   }
 
-  /** Writes were stored and acknowledged: storage that failed before works again. */
-  acknowledged(): void {
-    if (!this.state.healthy) this.enter({ healthy: true });
+  failing(): boolean {
+    return !this.state.healthy;
+  }
+
+  failures(): number {
+    return this.failureCount;
+  }
+
+  /** A write committed when `failures()` answered `seen` was stored: storage that failed before it works again. */
+  acknowledged(seen: number): void {
+    if (!this.state.healthy && seen === this.failureCount) this.enter({ healthy: true });
   }
 
   /** A storage operation failed: what a client is answered (a 503 naming the cause), or `error` itself if it is not a storage failure. */
@@ -102,10 +113,23 @@ export class StorageGuard {
     const known = !this.state.healthy && code !== undefined && this.state.code === code ? this.state.cause : undefined;
     const cause = known ?? causeOf(error, { dataDir: this.options.dataDir, lost: () => this.filesMoved() });
     if (cause === undefined) return error;
+    this.failureCount += 1;
     // Once lost, that is what every storage failure is answered with: it is what the user must fix.
     if (this.isLost()) return errors.storageUnavailable('lost');
     this.enter({ healthy: false, cause, ...(code !== undefined && { code }) });
     return errors.storageUnavailable(cause);
+  }
+
+  /**
+   * The storage cause behind an error of a write that is not the data's (an audit record), or undefined
+   * if it is not a storage failure. Changes nothing: such writes neither make the storage unhealthy nor
+   * healthy again. The cause the guard already knows for the same code is reused (no probe write).
+   */
+  nameCause(error: unknown): StorageCause | undefined {
+    const code = codeOf(error);
+    if (!this.state.healthy && code !== undefined && this.state.code === code) return this.state.cause;
+    const cause = causeOf(error, { dataDir: this.options.dataDir, lost: () => this.filesMoved() });
+    return cause !== undefined && this.isLost() ? 'lost' : cause;
   }
 
   /** The health endpoint's answer: undefined when writes are taken. */

@@ -11,7 +11,7 @@
 // At most `concurrency` attempts run at once, and at most `perSubscription` to one subscription, so one
 // slow or hanging endpoint does not hold up the others.
 import type { Clock } from '../vault/ports.js';
-import { notification, type ResourceLocation } from './envelope.js';
+import { notification, type Placement } from './envelope.js';
 import type { Delivery, StoredSubscription } from './model.js';
 import { afterAttempt, beforeAttempt, outcomeOf, type AttemptResult } from './policy.js';
 import type { EventStore, WebhookClient } from './ports.js';
@@ -20,7 +20,7 @@ export interface DispatcherOptions {
   store: EventStore;
   clock: Clock;
   webhooks: WebhookClient;
-  location: ResourceLocation;
+  location: Placement;
   /** The subscription a delivery goes to (the events service's view), or undefined if it is gone. */
   subscriptionOf(vault: string, name: string): StoredSubscription | undefined;
   /** Resolves once everything written so far is committed and synced (store/commit-group.ts settled). */

@@ -30,7 +30,11 @@ export const VALIDATION_EVENT_TYPE = 'Microsoft.EventGrid.SubscriptionValidation
 const DATA_VERSION = '1';
 const METADATA_VERSION = '1';
 
-export function vaultResourceId(vault: string, location: ResourceLocation): string {
+/** Where vaults live: one location for all, or each vault's own (vaults made through ARM live in their own group). */
+export type Placement = ResourceLocation | ((vault: string) => ResourceLocation);
+
+export function vaultResourceId(vault: string, placement: Placement): string {
+  const location = typeof placement === 'function' ? placement(vault) : placement;
   return `/subscriptions/${location.subscriptionId}/resourceGroups/${location.resourceGroup}/providers/Microsoft.KeyVault/vaults/${vault}`;
 }
 
@@ -61,7 +65,7 @@ export function vaultEventData(vault: string): KeyVaultEventData {
   return { Id: `${vaultUrl(vault)}/`, VaultName: vault, ObjectType: 'Vault', ObjectName: vault, Version: '', NBF: null, EXP: null };
 }
 
-export function eventGridEvent(event: PublishedEvent, location: ResourceLocation) {
+export function eventGridEvent(event: PublishedEvent, location: Placement) {
   return {
     id: event.id,
     topic: vaultResourceId(event.vault, location),
@@ -74,7 +78,7 @@ export function eventGridEvent(event: PublishedEvent, location: ResourceLocation
   };
 }
 
-export function cloudEvent(event: PublishedEvent, location: ResourceLocation) {
+export function cloudEvent(event: PublishedEvent, location: Placement) {
   return {
     id: event.id,
     source: vaultResourceId(event.vault, location),
@@ -103,7 +107,7 @@ function aegHeaders(subscription: Pick<EventSubscription, 'name'>, type: 'Notifi
 }
 
 /** The request that delivers one event; `deliveryCount` is the number of attempts made before it. */
-export function notification(event: PublishedEvent, subscription: Pick<EventSubscription, 'name' | 'schema'>, deliveryCount: number, location: ResourceLocation): OutgoingRequest {
+export function notification(event: PublishedEvent, subscription: Pick<EventSubscription, 'name' | 'schema'>, deliveryCount: number, location: Placement): OutgoingRequest {
   if (subscription.schema === 'CloudEventSchemaV1_0') {
     return {
       method: 'POST',
@@ -122,7 +126,7 @@ export function notification(event: PublishedEvent, subscription: Pick<EventSubs
 export function validationRequest(
   subscription: Pick<EventSubscription, 'name' | 'schema' | 'vault'>,
   handshake: { id: string; code: string; time: number },
-  location: ResourceLocation,
+  location: Placement,
 ): OutgoingRequest {
   if (subscription.schema === 'CloudEventSchemaV1_0') {
     return { method: 'OPTIONS', headers: { 'webhook-request-origin': EVENT_GRID_ORIGIN, 'webhook-request-rate': '120' } };
@@ -170,7 +174,7 @@ export function handshakeProblem(schema: DeliverySchema, code: string, answer: {
 }
 
 /** A dead-lettered event as Event Grid writes it to the dead-letter location. */
-export function deadLetterRecord(delivery: Delivery, subscription: Pick<EventSubscription, 'schema'>, location: ResourceLocation) {
+export function deadLetterRecord(delivery: Delivery, subscription: Pick<EventSubscription, 'schema'>, location: Placement) {
   const last = delivery.lastAttemptAt === undefined ? undefined : eventTime(delivery.lastAttemptAt);
   if (subscription.schema === 'CloudEventSchemaV1_0') {
     return {

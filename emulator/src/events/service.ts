@@ -7,8 +7,8 @@
 //    sweep (the one that purges deleted secrets), each once per version, also across restarts and when one
 //    move of the clock passes both moments (they then fire in order). Disabled secrets get them too, as on
 //    the service; deleted ones wait until recovered.
-//  - VaultAccessPolicyChanged when an access policy changes through the admin API or a vault's permission
-//    model changes.
+//  - VaultAccessPolicyChanged when an access policy changes (through the admin API or the management plane)
+//    or a vault's permission model changes: one per change, however many policies it touches.
 // As the service documents ("you must first subscribe to the event on your key vault in order to receive
 // these notifications"), events exist only for vaults that have a subscription when the change happens:
 // time-based events come for versions created or updated while one exists. Every event goes to the
@@ -19,7 +19,7 @@ import type { SecretVersion } from '../vault/model.js';
 import type { Clock, SecretEventSink, VaultEventSink } from '../vault/ports.js';
 import type { AccessEventSink } from '../access/ports.js';
 import { endpointBaseUrl, matches } from './subscriptions.js';
-import { handshakeProblem, secretEventData, validationRequest, vaultEventData, type ResourceLocation } from './envelope.js';
+import { handshakeProblem, secretEventData, validationRequest, vaultEventData, type Placement } from './envelope.js';
 import {
   ACCESS_POLICY_CHANGED,
   NEAR_EXPIRY_SECONDS,
@@ -40,7 +40,7 @@ export interface EventServiceOptions {
   store: EventStore;
   clock: Clock;
   webhooks: WebhookClient;
-  location: ResourceLocation;
+  location: Placement;
   /** How long a handshake request may take (Event Grid: 30 s). */
   handshakeTimeoutMs: number;
   log?: { info(message: string): void; warn(message: string): void };
@@ -70,6 +70,8 @@ export class EventService implements SecretEventSink, VaultEventSink, AccessEven
   private validationDelay = 1000;
   private readonly lastReasons = new Map<string, string>();
   private stopped = false;
+  /** Vaults whose access change is already published by the change running now (coalesce). */
+  private coalescing: Set<string> | undefined;
 
   constructor(private readonly options: EventServiceOptions) {
     this.reload();
@@ -102,7 +104,26 @@ export class EventService implements SecretEventSink, VaultEventSink, AccessEven
 
   accessPolicyChanged(vault: string): void {
     if (!this.byVault.has(vault)) return;
+    if (this.coalescing) {
+      if (this.coalescing.has(vault)) return;
+      this.coalescing.add(vault);
+    }
     this.options.store.transaction(() => this.publish(vault, ACCESS_POLICY_CHANGED, vault, vaultEventData(vault)));
+  }
+
+  /**
+   * Runs one change that may touch a vault's access several times (a management-plane request that
+   * replaces several policies and the permission model at once): it publishes one
+   * VaultAccessPolicyChanged per vault, as one change of the vault's access.
+   */
+  coalesce<T>(work: () => T): T {
+    if (this.coalescing) return work();
+    this.coalescing = new Set();
+    try {
+      return work();
+    } finally {
+      this.coalescing = undefined;
+    }
   }
 
   permissionModelChanged(vault: string): void {

@@ -7,6 +7,7 @@ import { assignmentHeader, describeCaller, type Caller } from '../access/evaluat
 import { armResourceId, type ArmLocation } from '../access/scopes.js';
 import type { AccessControl } from '../access/service.js';
 import { errors } from '../errors.js';
+import { resourceGroupOf } from '../vault/model.js';
 import type { DataPlaneStep } from './pipeline.js';
 
 export interface AuthorizationOptions {
@@ -32,7 +33,16 @@ export function authorizationStep(options: AuthorizationOptions): DataPlaneStep 
     const vault = request.kv.vault();
     const secretName = (request.params as { name?: string } | undefined)?.name;
     const caller = claims as Caller;
-    const decision = options.access.authorize({ vault: vault.name, permissionModel: vault.permissionModel, operation, secretName, caller });
+    const decision = options.access.authorize({
+      vault: vault.name,
+      resourceGroup: resourceGroupOf(vault),
+      permissionModel: vault.permissionModel,
+      operation,
+      secretName,
+      caller,
+    });
+    const model = vault.permissionModel === 'accessPolicy' ? 'accessPolicy' : 'rbac';
+    request.kv.decision = decision.allowed ? { model, allowed: true, assignmentId: decision.assignmentId } : { model, allowed: false };
     if (decision.allowed) {
       if (decision.assignmentId !== undefined) reply.header('x-ms-keyvault-rbac-assignment-id', headerOf(decision.assignmentId));
       return;

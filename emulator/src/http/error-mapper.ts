@@ -1,10 +1,12 @@
 // The one place errors become HTTP responses. Every error a client sees is the Key Vault envelope
 // {error:{code,message,innererror?}} (spec §3 KeyVaultError), including Fastify's own 400/404/413/415
-// errors and anything unexpected (logged, answered 500 without internals).
+// errors and anything unexpected (logged, answered 500 without internals). Management-plane routes
+// (surface 'arm') answer ARM's envelope {error:{code,message}} with ARM's codes instead, for their own
+// errors (ArmError) and for Fastify's alike.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { KvError, errors, type KvErrorCode } from '../errors.js';
+import { ArmError, armErrors, KvError, errors, type KvErrorCode } from '../errors.js';
 
 const STATUS: Record<KvErrorCode, number> = {
   BadParameter: 400,
@@ -40,10 +42,32 @@ export function errorBody(error: KvError): { error: Record<string, unknown> } {
   };
 }
 
-export function sendError(reply: FastifyReply, error: KvError): FastifyReply {
+export function sendError(reply: FastifyReply, error: KvError | ArmError): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  if (error instanceof ArmError) {
+    return reply.code(error.status).type('application/json; charset=utf-8').send({ error: { code: error.code, message: error.message } });
+  }
   return reply.code(statusOf(error)).type('application/json; charset=utf-8').send(errorBody(error));
 }
+
+/** A catalog error of the data plane, as the management plane words the same refusal. */
+function armEquivalent(error: KvError): ArmError {
+  switch (error.code) {
+    case 'UnsupportedMediaType':
+      return new ArmError(415, 'UnsupportedMediaType', error.message);
+    case 'RequestEntityTooLarge':
+      return new ArmError(413, 'RequestEntityTooLarge', error.message);
+    case 'BadParameter':
+      return /not valid JSON|body is empty/.test(error.message) ? armErrors.invalidRequestContent(error.message) : armErrors.badRequest(error.message);
+    case 'InternalServerError':
+    case 'ServiceUnavailable':
+      return armErrors.internal();
+    default:
+      return new ArmError(statusOf(error), statusOf(error) === 404 ? 'NotFound' : 'BadRequest', error.message);
+  }
+}
+
+const onManagementPlane = (request: FastifyRequest) => (request.kv?.surface ?? request.routeOptions?.config?.surface) === 'arm';
 
 /** Translates Fastify's own errors (body parsing, limits, media types) into catalog errors. */
 function fromFastify(error: FastifyError, request: FastifyRequest): KvError {
@@ -83,14 +107,15 @@ export interface ErrorMapperOptions {
 }
 
 export function installErrorMapper(app: FastifyInstance, notFound: (request: FastifyRequest) => KvError, options: ErrorMapperOptions = {}): void {
-  app.setErrorHandler((error: FastifyError | KvError, request, reply) => {
-    if (error instanceof KvError) return sendError(reply, error);
+  app.setErrorHandler((error: FastifyError | KvError | ArmError, request, reply) => {
+    if (error instanceof ArmError) return sendError(reply, error);
+    if (error instanceof KvError) return sendError(reply, onManagementPlane(request) && error.code !== 'Unauthorized' ? armEquivalent(error) : error);
     const storage = options.storageFault?.(error);
     if (storage) return sendError(reply, storage);
     if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRatherThanClose(request, reply);
     const mapped = fromFastify(error as FastifyError, request);
     if (mapped.code === 'InternalServerError') request.log.error({ err: error }, 'unexpected error');
-    return sendError(reply, mapped);
+    return sendError(reply, onManagementPlane(request) ? armEquivalent(mapped) : mapped);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, notFound(request)));
 }

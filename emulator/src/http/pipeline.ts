@@ -11,8 +11,15 @@
 //      403 RBAC / access policy before any 400 or 404, spec §5.2;
 //      http/realism.ts: the service's request limits (429) and latency, when realism turns them on;
 //      http/faults.ts: injected faults and broken connections);
-//   4. the route handler: parse, call the domain, present.
+//   4. the route handler: parse, call the domain, present;
+//   5. after the answer is sent (onResponse): its audit record and the service metrics (http/audit.ts),
+//      built from this request context and the answer, written outside the answer's commit.
 // Unknown data-plane paths go through 1-3 as well (an unauthenticated caller gets 401 before 404/405).
+// Management-plane routes (surface 'arm', arm/routes/) carry ARM's headers instead of Key Vault's in 1,
+// and their bearer token is checked in 2 the way ARM checks it (arm/authentication.ts: ARM audiences,
+// ARM's 401s); the api-version, authorization (403 AuthorizationFailed) and existence checks follow in
+// the ARM domain, in ARM's order, when the route runs; a request that gets past them to a Key Vault
+// operation on one vault notes it in the context (`vaultOperation`), and gets its audit record in 5.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { errors, KvError } from '../errors.js';
@@ -30,7 +37,7 @@ import { originOf } from './ids.js';
 /** What a data-plane route needs the caller to be allowed to do. */
 export type Permission = 'get' | 'list' | 'set' | 'update' | 'delete' | 'backup' | 'restore' | 'recover' | 'purge' | 'getDeleted';
 
-export type Surface = 'data' | 'admin' | 'identity' | 'public';
+export type Surface = 'data' | 'admin' | 'identity' | 'public' | 'arm';
 
 export interface RequestContext {
   /** scheme://host[:port] as the client called it. */
@@ -43,8 +50,21 @@ export interface RequestContext {
   /** What a data-plane route needs the caller to be allowed to do. */
   permission: Permission | undefined;
   claims?: TokenClaims;
+  /** How the access check came out, once it ran (http/authorization.ts); audit records read it. */
+  decision?: { model: 'rbac' | 'accessPolicy'; allowed: boolean; assignmentId?: string };
+  /** The Key Vault operation a management-plane request reached (arm/ vaults.ts), for its audit record. */
+  vaultOperation?: VaultOperation;
   /** The addressed vault, created on first use unless strict (resolved once, after authentication). */
   vault(): Vault;
+}
+
+/** A management-plane operation on one vault, as Key Vault's audit records name it (VaultGet, VaultPut, ...). */
+export interface VaultOperation {
+  operationName: string;
+  vault: string;
+  resourceGroup: string;
+  /** The vault's URI as the caller is shown it (the record's properties.id). */
+  vaultUri: string;
 }
 
 declare module 'fastify' {
@@ -70,6 +90,11 @@ export interface PipelineOptions {
   region: string;
   serviceVersion: string;
   steps: DataPlaneStep[];
+  /**
+   * Authenticates a management-plane request from its Authorization header (ARM's checks and 401s):
+   * the claims, synchronously for a token seen before, or a promise of them; throws or rejects to answer.
+   */
+  management?: (authorization: string | undefined, origin: string) => TokenClaims | Promise<TokenClaims>;
 }
 
 /**
@@ -165,6 +190,35 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   app.decorateRequest('kv', null as unknown as RequestContext);
   const { tokens, steps } = options;
 
+  /** ARM's request headers, then its bearer check; the route does the rest (arm/routes/). */
+  const authenticateManagement = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
+    const origin = originOf(request);
+    request.kv = {
+      origin,
+      vaultName: '',
+      apiVersion: '',
+      surface: 'arm',
+      permission: undefined,
+      vault: () => {
+        throw errors.notFound('The management plane addresses vaults by resource id.');
+      },
+    };
+    if (!options.management) return done(errors.notFound(`The requested path ${request.url.split('?')[0]} was not found.`));
+    try {
+      const claims = options.management(request.headers.authorization, origin);
+      if (!(claims instanceof Promise)) {
+        request.kv.claims = claims;
+        return done();
+      }
+      claims.then((verified) => {
+        request.kv.claims = verified;
+        done();
+      }, done);
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+
   const continueFrom = (index: number, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     try {
       for (let i = index; i < steps.length; i++) {
@@ -202,6 +256,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
     reply.header('expires', '-1');
     reply.header('x-ms-request-id', request.id);
     if (typeof clientRequestId === 'string') reply.header('x-ms-client-request-id', clientRequestId);
+    if (surface === 'arm') return authenticateManagement(request, done);
     reply.headers({
       'x-ms-keyvault-region': options.region,
       'x-ms-keyvault-service-version': options.serviceVersion,

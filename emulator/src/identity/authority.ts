@@ -143,7 +143,7 @@ export class Authority {
   }
 
   /** POST /<tenant>/oauth2/v2.0/token and /adfs/oauth2/token: the client credentials grant. */
-  async token(input: { tenant: string; form: Form; correlationId?: string }): Promise<EndpointResult> {
+  async token(input: { tenant: string; form: Form; correlationId?: string; origin?: string }): Promise<EndpointResult> {
     const adfs = input.tenant.toLowerCase() === ADFS;
     const fail = (failure: Failure) => (adfs ? this.adfsError(failure) : this.aadError(failure, input.correlationId));
     if (!adfs && !this.knowsTenant(input.tenant)) return fail(this.unknownTenant(input.tenant));
@@ -187,7 +187,7 @@ export class Authority {
         description: `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
       });
     }
-    const audience = this.options.tokens.audienceFor(target);
+    const audience = this.options.tokens.audienceFor(target, input.origin === undefined ? {} : { origin: input.origin });
     if (audience === undefined) {
       const resource = target.replace(/\/\.default$/, '');
       return fail({

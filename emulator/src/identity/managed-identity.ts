@@ -29,14 +29,15 @@ export class ManagedIdentityEndpoints {
     private readonly options: { tokens: TokenService; directory: PrincipalDirectory; identityHeader: string },
   ) {}
 
-  async appService(query: Query, identityHeader: string | undefined): Promise<EndpointResult> {
+  /** `origin`: the emulator origin the request came to (its management plane is a resource too). */
+  async appService(query: Query, identityHeader: string | undefined, origin?: string): Promise<EndpointResult> {
     if (identityHeader !== this.options.identityHeader) {
       return oauthError(401, 'unauthorized_client', 'The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.');
     }
     if (text(query, 'api-version') !== '2019-08-01') {
       return oauthError(400, 'invalid_request', "The api-version parameter must be '2019-08-01'.");
     }
-    const issued = await this.issue(query, text(query, 'mi_res_id') ?? text(query, 'msi_res_id'));
+    const issued = await this.issue(query, text(query, 'mi_res_id') ?? text(query, 'msi_res_id'), origin);
     if ('status' in issued) return issued;
     return {
       status: 200,
@@ -50,12 +51,12 @@ export class ManagedIdentityEndpoints {
     };
   }
 
-  async imds(query: Query, metadataHeader: string | undefined): Promise<EndpointResult> {
+  async imds(query: Query, metadataHeader: string | undefined, origin?: string): Promise<EndpointResult> {
     if (metadataHeader?.toLowerCase() !== 'true') {
       return oauthError(400, 'invalid_request', 'Required metadata header not specified');
     }
     if (!text(query, 'api-version')) return oauthError(400, 'invalid_request', 'Required query variable api-version is missing');
-    const issued = await this.issue(query, text(query, 'msi_res_id') ?? text(query, 'mi_res_id'));
+    const issued = await this.issue(query, text(query, 'msi_res_id') ?? text(query, 'mi_res_id'), origin);
     if ('status' in issued) return issued;
     return {
       status: 200,
@@ -73,11 +74,11 @@ export class ManagedIdentityEndpoints {
     };
   }
 
-  private async issue(query: Query, resourceId: string | undefined) {
+  private async issue(query: Query, resourceId: string | undefined, origin: string | undefined) {
     const resource = text(query, 'resource');
     if (!resource) return oauthError(400, 'invalid_request', 'Required query variable resource is missing');
     const { tokens, directory } = this.options;
-    const audience = tokens.audienceFor(resource);
+    const audience = tokens.audienceFor(resource, origin === undefined ? {} : { origin });
     if (audience === undefined) {
       return oauthError(
         400,

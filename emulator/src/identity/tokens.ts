@@ -71,6 +71,8 @@ const OTHER_RESOURCES: Record<string, string> = {
   'https://management.azure.com': 'https://management.azure.com/',
   'https://management.core.windows.net': 'https://management.core.windows.net/',
   'https://graph.microsoft.com': 'https://graph.microsoft.com',
+  // Azure AD Graph: the Azure CLI asks a token for it to learn its tenant (az keyvault create).
+  'https://graph.windows.net': 'https://graph.windows.net/',
   'https://storage.azure.com': 'https://storage.azure.com',
   'https://database.windows.net': 'https://database.windows.net/',
   'https://ossrdbms-aad.database.windows.net': 'https://ossrdbms-aad.database.windows.net',
@@ -87,8 +89,37 @@ export function unauthorized(message: string, challenge?: string): KvError {
   return new KvError('Unauthorized', message, challenge ? { headers: { 'www-authenticate': challenge } } : {});
 }
 
+/** Why `TokenService.inspect` refused a token. */
+export type TokenProblem =
+  | { kind: 'invalid' }
+  | { kind: 'issuer'; issuer: string }
+  | { kind: 'expired'; expiresOn: number; now: number }
+  | { kind: 'notYetValid' };
+
+/**
+ * Whether `resource` (scheme://host[:port], no path) names the emulator that was reached at `origin`:
+ * the same origin, or a loopback name for the same port (a client may ask its authority at localhost for
+ * a management endpoint written as 127.0.0.1).
+ */
+export function isEmulatorOrigin(resource: string, origin: string): boolean {
+  let wanted: URL;
+  let reached: URL;
+  try {
+    wanted = new URL(resource);
+    reached = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (wanted.protocol !== 'https:' || wanted.pathname !== '/' || wanted.search !== '' || wanted.username !== '') return false;
+  if (wanted.host === reached.host) return true;
+  const loopback = (host: string) => host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '[::1]';
+  return wanted.port === reached.port && loopback(wanted.hostname) && loopback(reached.hostname);
+}
+
 export class TokenService {
   private readonly cache = new Map<string, TokenClaims>();
+  /** Tokens `inspect` has verified (signature and claims), for the management plane. */
+  private readonly inspected = new Map<string, TokenClaims>();
   private readonly audiences: Set<string>;
 
   constructor(private readonly options: TokenServiceOptions) {
@@ -120,12 +151,43 @@ export class TokenService {
    * The `aud` of a token for a requested resource or scope (`https://vault.azure.net/.default`), or
    * undefined if the emulator's tenant has no such resource. Key Vault's audiences are issued as asked;
    * the other well-known Azure resources carry their canonical application id URI, so a token obtained
-   * for the wrong resource meets the vault's real AKV10022.
+   * for the wrong resource meets the vault's real AKV10022. `origin` is the emulator origin the token
+   * request came to: the ARM SDKs given a custom endpoint ask for `<endpoint>/.default`, so the
+   * emulator's own origin is a resource too (its management plane), issued as asked.
    */
-  audienceFor(resourceOrScope: string): string | undefined {
+  audienceFor(resourceOrScope: string, options: { origin?: string } = {}): string | undefined {
     const resource = resourceOrScope.replace(/\/\.default$/, '').replace(/\/$/, '');
     if (this.audiences.has(resource)) return resource;
+    if (options.origin !== undefined && isEmulatorOrigin(resource, options.origin)) return resource;
     return OTHER_RESOURCES[resource.toLowerCase()];
+  }
+
+  /**
+   * Checks a token the way Azure Resource Manager does before it looks at the audience (signature,
+   * issuer, lifetime on the emulator clock); the caller judges the audience and words the refusal in its
+   * own terms. Never throws for a bad token: the problem comes back instead.
+   */
+  async inspect(token: string): Promise<{ claims: TokenClaims } | { problem: TokenProblem }> {
+    const nowSeconds = Math.floor(this.options.clock.now() / 1000);
+    let claims = this.inspected.get(token);
+    if (!claims) {
+      try {
+        decodeProtectedHeader(token);
+        ({ payload: claims } = (await jwtVerify(token, (await this.key()).publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER })) as {
+          payload: TokenClaims;
+        });
+      } catch {
+        return { problem: { kind: 'invalid' } };
+      }
+      if (typeof claims.oid !== 'string' || typeof claims.tid !== 'string') return { problem: { kind: 'invalid' } };
+      if (this.inspected.size >= CACHE_LIMIT) this.inspected.clear();
+      this.inspected.set(token, claims);
+    }
+    if (typeof claims.iss !== 'string' || !this.issuers().includes(claims.iss)) return { problem: { kind: 'issuer', issuer: String(claims.iss) } };
+    const lifetime = lifetimeProblem(claims, nowSeconds);
+    if (lifetime === TOKEN_EXPIRED) return { problem: { kind: 'expired', expiresOn: Number(claims.exp), now: this.options.clock.now() } };
+    if (lifetime) return { problem: { kind: 'notYetValid' } };
+    return { claims };
   }
 
   async issue(request: IssueRequest): Promise<IssuedToken> {

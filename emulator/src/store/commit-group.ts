@@ -21,7 +21,13 @@
 // commit or sync reaches its waiters as the guard names it (a storage fault), and a commit is
 // acknowledged only if the guard finds it durable where it must be. If SQLite rolls back the whole
 // transaction on its own (a full disk can make it), the group's waiters fail at once: nothing of the
-// group was kept, and a later group must not acknowledge it.
+// group was kept, and a later group must not acknowledge it. The guard hears that storage works again
+// only from a group that wrote something, committed after the last failure it saw and synced: not from
+// a group whose units all failed (an empty commit), nor from a sync that carried only earlier commits or
+// detached ones (audit records).
+// Detached writes (runDetached: audit records) never change what the data's answers wait for or see:
+// they are never synced on their own account, what they changed, committed or rolled back, is never
+// taken for a data commit still to be synced, and their failures are their caller's, not the guard's.
 import type { SqliteDatabase } from './database.js';
 
 type Waiter = { resolve: () => void; reject: (error: unknown) => void };
@@ -35,8 +41,15 @@ export interface CommitGuard {
   beforeWrite(): void;
   /** After a commit, before its sync: an error to fail its waiters with instead of acknowledging them. */
   beforeAcknowledge(): Error | undefined;
-  /** Waiters were told their writes are stored (storage that failed works again). */
-  acknowledged(): void;
+  /** Whether storage failed and no write has been stored since: only then do groups note whether they write. */
+  failing(): boolean;
+  /** How many storage failures the guard has named so far (taken when a group that wrote something commits). */
+  failures(): number;
+  /**
+   * A group committed when `failures()` answered `seen` is stored (synced): storage that failed before
+   * it works again. A failure named since then (a later write failed while it was synced) still stands.
+   */
+  acknowledged(seen: number): void;
   /** A write, commit or sync failed: the error its waiters and callers get instead. */
   failed(error: unknown): unknown;
 }
@@ -51,6 +64,10 @@ export class CommitGroup {
   /** SQLite's total_changes() when the last sync started: every change counted up to it is covered. */
   private changesCovered = 0;
   private syncing = false;
+  /** Whether a unit of the open group changed a row (and was kept). */
+  private groupWrote = false;
+  /** The guard's failure count when the last group that wrote something committed, until a sync carries it. */
+  private storedAt: number | undefined;
   private readonly failureListeners: Array<(error: unknown) => void> = [];
   private readonly commitListeners: Array<() => void> = [];
   private readonly stmt;
@@ -90,14 +107,19 @@ export class CommitGroup {
       // Commits made outside a group since the last sync are still to be synced, whatever becomes of this group.
       if (this.sync && this.changes() !== this.changesCovered) this.committedSinceSync = true;
       this.open = true;
+      this.groupWrote = false;
       setImmediate(() => this.flush());
       return this.runFirst(work);
     }
     let result: T;
+    // Whether this unit changes a row: only a group that wrote something tells the guard storage works
+    // again (asked only while it has failed: a healthy guard has nothing to be told).
+    const before = !this.groupWrote && this.options.guard?.failing() ? this.changes() : undefined;
     try {
       this.stmt.savepoint.run();
       result = work();
       this.stmt.release.run();
+      if (before !== undefined && this.changes() !== before) this.groupWrote = true;
     } catch (error) {
       const failure = this.translate(error);
       if (this.db.inTransaction) {
@@ -163,6 +185,41 @@ export class CommitGroup {
     for (const waiter of waiters) waiter.reject(failure);
   }
 
+  /**
+   * Runs `work` in a transaction of its own, outside any group, for writes no answer waits for (audit
+   * records): they are committed but never synced on their own account, and the next answer does not
+   * wait for a sync because of them (the next group's sync carries them to disk). Answers undefined,
+   * without running `work`, while a group is open: the caller tries again once it has committed.
+   * A failure (a full disk, a read-only file system) is thrown to the caller as SQLite raised it, after
+   * the transaction is rolled back; the guard never hears of it: audit records are not the data, and
+   * whether they can be written neither sets nor clears what the data's writes are told.
+   */
+  runDetached<T>(work: () => T): T | undefined {
+    if (this.db.inTransaction) return undefined;
+    // Data committed outside a group before this is still to be synced before the next answer.
+    if (this.sync && !this.committedSinceSync && this.changes() !== this.changesCovered) this.committedSinceSync = true;
+    let result: T;
+    try {
+      this.stmt.begin.run();
+      result = work();
+      this.stmt.commit.run();
+    } catch (error) {
+      try {
+        if (this.db.inTransaction) this.stmt.rollback.run();
+      } catch {
+        // the connection has rolled back on its own
+      }
+      throw error;
+    } finally {
+      // What this transaction changed, committed or rolled back (SQLite counts both), needs no sync of its
+      // own: an answer that follows (a read) must neither wait for one nor fail with it, and a sync that
+      // follows is not a data write stored.
+      if (this.sync) this.changesCovered = this.changes();
+    }
+    for (const listener of this.commitListeners) listener();
+    return result;
+  }
+
   /** Resolves once everything written so far is committed (and synced); undefined when nothing is waiting. */
   settled(): Promise<void> | undefined {
     if (this.open) {
@@ -213,9 +270,14 @@ export class CommitGroup {
       return;
     }
     for (const listener of this.commitListeners) listener();
+    // A group that wrote something, committed now: once it is stored, storage that failed before works again.
+    if (this.groupWrote && this.options.guard) this.storedAt = this.options.guard.failures();
+    this.groupWrote = false;
     if (!this.sync) {
       const refused = this.options.guard?.beforeAcknowledge();
-      if (!refused) this.options.guard?.acknowledged();
+      const storedAt = this.storedAt;
+      this.storedAt = undefined;
+      if (!refused && storedAt !== undefined) this.options.guard?.acknowledged(storedAt);
       for (const waiter of waiters) {
         if (refused) waiter.reject(refused);
         else waiter.resolve();
@@ -249,6 +311,9 @@ export class CommitGroup {
     this.unsynced = [];
     this.committedSinceSync = false;
     this.changesCovered = this.changes();
+    // The last group that wrote something before this sync, if any: what its success proves.
+    const storedAt = this.storedAt;
+    this.storedAt = undefined;
     // Committed where the guard says nothing lasts (the data directory is gone): no sync, nobody is told.
     // Looked at before the sync rather than after it: a file looked at just after its sync costs the
     // event loop several times more, and a write that meets the directory's removal during its sync was
@@ -268,7 +333,7 @@ export class CommitGroup {
         for (const listener of this.failureListeners) listener(failure);
         for (const waiter of waiters) waiter.reject(failure);
       } else {
-        this.options.guard?.acknowledged();
+        if (storedAt !== undefined) this.options.guard?.acknowledged(storedAt);
         for (const waiter of waiters) waiter.resolve();
       }
       if (this.unsynced.length > 0 || this.committedSinceSync) this.startSync();

@@ -166,6 +166,52 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE vaults ADD COLUMN network_acls TEXT;
   ALTER TABLE vaults ADD COLUMN private_endpoint_connections TEXT;
   `,
+  // 7: audit records (audit/log.ts): the facts of each answered request, in the order they were written;
+  // the AuditEvent record is built from them when read. The columns filters search come first; the other
+  // facts share one column (store/audit-repository.ts DETAILS), and the long values that repeat from
+  // request to request (user agent, caller claims, origin, URL) are kept once in audit_strings, so that a
+  // row is few bindings and few bytes. No secondary index: records are written far more often than read.
+  `
+  CREATE TABLE audit_records (
+    seq             INTEGER PRIMARY KEY,
+    time            INTEGER NOT NULL,
+    vault           TEXT,
+    operation       TEXT NOT NULL,
+    status          INTEGER NOT NULL,
+    principal       TEXT,
+    appid           TEXT,
+    correlation_id  TEXT,
+    details         TEXT NOT NULL
+  );
+  CREATE TABLE audit_strings (
+    id    INTEGER PRIMARY KEY,
+    text  TEXT NOT NULL UNIQUE
+  );
+  `,
+  // 8: the management plane (arm/): a vault lives in a resource group and can be soft-deleted (it keeps its
+  // secrets until recovered or purged); resource groups; what ARM keeps of a vault, and of a role
+  // assignment, beyond what the data plane needs (location, tags, SKU, full access policy entries,
+  // system data...), as JSON.
+  `
+  ALTER TABLE vaults ADD COLUMN resource_group TEXT;
+  ALTER TABLE vaults ADD COLUMN deleted_at INTEGER;
+  ALTER TABLE vaults ADD COLUMN scheduled_purge_at INTEGER;
+  CREATE TABLE arm_resource_groups (
+    name_key    TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    location    TEXT NOT NULL,
+    tags        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE arm_vaults (
+    name  TEXT PRIMARY KEY,
+    body  TEXT NOT NULL
+  );
+  CREATE TABLE arm_role_assignments (
+    id    TEXT PRIMARY KEY,
+    body  TEXT NOT NULL
+  );
+  `,
 ];
 
 /**

@@ -1,6 +1,6 @@
 // SQLite implementation of the secrets and vaults ports. Lists use keyset paging on indexed keys
 // (never OFFSET), so a page costs the same at 100 secrets and at 100,000.
-import { DEFAULT_VAULT_SETTINGS, type Page, type Secret, type SecretHead, type SecretSnapshot, type SecretVersion, type Vault, type VaultSettings } from '../vault/model.js';
+import { DEFAULT_VAULT_SETTINGS, type Page, type Secret, type SecretHead, type SecretSnapshot, type SecretVersion, type Vault, type VaultDeletion, type VaultSettings } from '../vault/model.js';
 import type { ListOptions, SecretRepository, VaultRepository } from '../vault/ports.js';
 import { CommitGroup } from './commit-group.js';
 import type { SqliteDatabase } from './database.js';
@@ -259,9 +259,10 @@ export class SqliteVaultRepository implements VaultRepository {
     this.stmt = {
       find: db.prepare('SELECT * FROM vaults WHERE name = ?'),
       insert: db.prepare(`INSERT INTO vaults (name, retention_days, purge_protection, permission_model, created_at,
-          public_network_access, network_acls, private_endpoint_connections)
+          public_network_access, network_acls, private_endpoint_connections, resource_group)
         VALUES (@name, @retentionDays, @purgeProtection, @permissionModel, @createdAt,
-          @publicNetworkAccess, @networkAcls, @privateEndpointConnections)`),
+          @publicNetworkAccess, @networkAcls, @privateEndpointConnections, @resourceGroup)`),
+      setDeleted: db.prepare('UPDATE vaults SET deleted_at = @deletedAt, scheduled_purge_at = @scheduledPurgeAt WHERE name = @name'),
       update: db.prepare(`UPDATE vaults SET retention_days = @retentionDays, purge_protection = @purgeProtection, permission_model = @permissionModel,
           public_network_access = @publicNetworkAccess, network_acls = @networkAcls, private_endpoint_connections = @privateEndpointConnections
         WHERE name = @name`),
@@ -276,7 +277,11 @@ export class SqliteVaultRepository implements VaultRepository {
   }
 
   insert(vault: Vault): void {
-    this.stmt.insert.run({ name: vault.name, createdAt: vault.createdAt, ...settingsParams(vault) });
+    this.stmt.insert.run({ name: vault.name, createdAt: vault.createdAt, resourceGroup: vault.resourceGroup ?? null, ...settingsParams(vault) });
+  }
+
+  setDeleted(name: string, deletion: VaultDeletion | undefined): void {
+    this.stmt.setDeleted.run({ name, deletedAt: deletion?.deletedAt ?? null, scheduledPurgeAt: deletion?.scheduledPurgeAt ?? null });
   }
 
   update(name: string, settings: VaultSettings): void {
@@ -301,6 +306,9 @@ interface VaultRow {
   public_network_access: string | null;
   network_acls: string | null;
   private_endpoint_connections: string | null;
+  resource_group: string | null;
+  deleted_at: number | null;
+  scheduled_purge_at: number | null;
 }
 
 /** The settings' columns; network settings equal to a new vault's are stored as NULL. */
@@ -322,7 +330,7 @@ function settingsParams(settings: VaultSettings) {
 
 function toVault(row: VaultRow): Vault {
   const defaults = DEFAULT_VAULT_SETTINGS;
-  return {
+  const vault: Vault = {
     name: row.name,
     retentionDays: row.retention_days,
     purgeProtection: row.purge_protection === 1,
@@ -333,6 +341,9 @@ function toVault(row: VaultRow): Vault {
     privateEndpointConnections:
       row.private_endpoint_connections === null ? defaults.privateEndpointConnections : (JSON.parse(row.private_endpoint_connections) as Vault['privateEndpointConnections']),
   };
+  if (row.resource_group !== null) vault.resourceGroup = row.resource_group;
+  if (row.deleted_at !== null) vault.deleted = { deletedAt: row.deleted_at, scheduledPurgeAt: row.scheduled_purge_at ?? row.deleted_at };
+  return vault;
 }
 
 /** The named parameters of a version's row: its columns, and the secret's (insertVersion adds its value). */

@@ -91,6 +91,25 @@ export interface Vault extends VaultSettings {
   /** Lower-case vault name. */
   name: string;
   createdAt: number;
+  /** The resource group the vault lives in (management plane); absent: DEFAULT_RESOURCE_GROUP. */
+  resourceGroup?: string;
+  /**
+   * Set while the vault is soft-deleted (deleted through the management plane): it keeps its secrets,
+   * answers no data-plane request, and can be recovered until its purge date (ms since the epoch).
+   */
+  deleted?: VaultDeletion;
+}
+
+export interface VaultDeletion {
+  deletedAt: number;
+  scheduledPurgeAt: number;
+}
+
+/** Where vaults made outside the management plane (config, admin API, first use) live. */
+export const DEFAULT_RESOURCE_GROUP = 'kv-emulator';
+
+export function resourceGroupOf(vault: Pick<Vault, 'resourceGroup'>): string {
+  return vault.resourceGroup ?? DEFAULT_RESOURCE_GROUP;
 }
 
 export const DEFAULT_VAULT_SETTINGS: VaultSettings = {

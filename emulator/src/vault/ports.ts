@@ -1,5 +1,5 @@
 // Ports the secrets domain needs; store/ implements them with SQLite, tests with memory.
-import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultSettings } from './model.js';
+import type { Page, Secret, SecretHead, SecretSnapshot, SecretVersion, Vault, VaultDeletion, VaultSettings } from './model.js';
 
 export interface Clock {
   /** Milliseconds since the epoch, as the emulator currently sees it. */
@@ -45,9 +45,13 @@ export interface SecretRepository {
 }
 
 export interface VaultRepository {
+  /** The vault of that name, soft-deleted or not. */
   find(name: string): Vault | undefined;
   insert(vault: Vault): void;
   update(name: string, settings: VaultSettings): void;
+  /** Marks the vault soft-deleted, or (undefined) active again. */
+  setDeleted(name: string, deletion: VaultDeletion | undefined): void;
+  /** Every vault, soft-deleted ones included. */
   list(): Vault[];
   remove(name: string): void;
 }

@@ -247,6 +247,14 @@ export class SecretService {
     });
   }
 
+  /**
+   * One version of an active secret with its value, enabled or not (the admin API's explicit reveal):
+   * no access rule applies there, and a disabled version's value is still the admin's to see.
+   */
+  revealVersion(vault: Vault, name: string, version: string): Secret {
+    return this.findActive(vault, name, version);
+  }
+
   /** The latest version of a secret in any state, without access rules (config seeding). */
   peekLatest(vault: Vault, name: string): (SecretVersion & { managed: boolean; deleted: boolean }) | undefined {
     const secret = this.repo.findSecret(vault.name, name);

@@ -1,12 +1,16 @@
 // Whole-emulator state operations for the admin API: export to JSON, import from it, reset.
 // Export carries values: it is an admin operation, never exposed on the data plane.
 import { errors } from '../errors.js';
-import type { SecretSnapshot, VaultSettings } from './model.js';
+import type { SecretSnapshot, VaultDeletion, VaultSettings } from './model.js';
 import type { SecretService } from './secrets.js';
 import { checkSettings, type VaultService } from './vaults.js';
 
 export interface ExportedVault extends VaultSettings {
   name: string;
+  /** Absent: the default group (vaults made outside the management plane). */
+  resourceGroup?: string;
+  /** Present for a vault soft-deleted through the management plane. */
+  deleted?: VaultDeletion;
   secrets: SecretSnapshot[];
 }
 
@@ -39,7 +43,7 @@ export class StateService {
       format: 'kv-emulator-state',
       version: 1,
       exportedAt: new Date(this.options.now()).toISOString(),
-      vaults: vaults.list().map((vault) => ({
+      vaults: vaults.listAll().map((vault) => ({
         name: vault.name,
         retentionDays: vault.retentionDays,
         purgeProtection: vault.purgeProtection,
@@ -47,6 +51,8 @@ export class StateService {
         publicNetworkAccess: vault.publicNetworkAccess,
         networkAcls: vault.networkAcls,
         privateEndpointConnections: vault.privateEndpointConnections,
+        ...(vault.resourceGroup !== undefined && { resourceGroup: vault.resourceGroup }),
+        ...(vault.deleted !== undefined && { deleted: vault.deleted }),
         secrets: secrets.exportVault(vault),
       })),
     };
@@ -61,13 +67,18 @@ export class StateService {
         this.reset();
         let count = 0;
         for (const [i, exported] of parsed.vaults.entries()) {
-          const vault = this.options.vaults.create(exported.name, {
-            ...extra[i],
-            retentionDays: exported.retentionDays,
-            purgeProtection: exported.purgeProtection,
-            permissionModel: exported.permissionModel,
-          });
+          const vault = this.options.vaults.create(
+            exported.name,
+            {
+              ...extra[i],
+              retentionDays: exported.retentionDays,
+              purgeProtection: exported.purgeProtection,
+              permissionModel: exported.permissionModel,
+            },
+            exported.resourceGroup === undefined ? {} : { resourceGroup: exported.resourceGroup },
+          );
           this.options.secrets.importVault(vault, exported.secrets);
+          if (exported.deleted) this.options.vaults.softDelete(vault.name, exported.deleted);
           count += exported.secrets.length;
         }
         return { vaults: parsed.vaults.length, secrets: count };
@@ -82,7 +93,7 @@ export class StateService {
     const { vaults, secrets } = this.options;
     try {
       this.options.atomically(() => {
-        for (const vault of vaults.list()) {
+        for (const vault of vaults.listAll()) {
           secrets.importVault(vault, []);
           vaults.remove(vault.name);
         }
@@ -100,6 +111,13 @@ function parseState(state: unknown): ExportedState {
   }
   for (const [i, vault] of s.vaults.entries()) {
     if (!vault || typeof vault.name !== 'string' || !Array.isArray(vault.secrets)) throw errors.badParameter(`vaults[${i}] is malformed.`);
+    if (vault.resourceGroup !== undefined && (typeof vault.resourceGroup !== 'string' || !/^[-\w._()]{1,90}$/u.test(vault.resourceGroup))) {
+      throw errors.badParameter(`vaults[${i}].resourceGroup is malformed.`);
+    }
+    const deleted = vault.deleted as Partial<VaultDeletion> | undefined;
+    if (deleted !== undefined && (!deleted || !Number.isInteger(deleted.deletedAt) || !Number.isInteger(deleted.scheduledPurgeAt))) {
+      throw errors.badParameter(`vaults[${i}].deleted is malformed.`);
+    }
     checkSettings(vault);
     for (const [j, secret] of vault.secrets.entries()) {
       const ok =

@@ -45,8 +45,15 @@ function guard(): CommitGuard & { refuseWrites?: Error; refuseAcks?: Error; seen
     beforeAcknowledge() {
       return g.refuseAcks;
     },
-    acknowledged() {
-      g.seen.push('acknowledged');
+    // Hears of every write stored, as a guard that has failed does.
+    failing() {
+      return true;
+    },
+    failures() {
+      return g.seen.filter((seen) => seen !== 'acknowledged').length;
+    },
+    acknowledged(seen: number) {
+      if (seen === g.failures()) g.seen.push('acknowledged');
     },
     failed(error: unknown) {
       g.seen.push(error);

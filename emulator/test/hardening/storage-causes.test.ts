@@ -102,7 +102,12 @@ describe('StorageGuard', () => {
     expect(guard.current).toEqual({ healthy: false, cause: 'full', code: 'SQLITE_FULL' });
     expect(guard.beforeAcknowledge()).toBeUndefined();
     expect(changes).toHaveLength(1);
-    guard.acknowledged();
+    // A write committed before the last failure, and stored, says nothing of the storage now.
+    const before = guard.failures();
+    guard.failed(coded('SQLITE_FULL'));
+    guard.acknowledged(before);
+    expect(guard.current.healthy).toBe(false);
+    guard.acknowledged(guard.failures());
     expect(changes).toEqual([{ healthy: false, cause: 'full', code: 'SQLITE_FULL' }, { healthy: true }]);
   });
 });

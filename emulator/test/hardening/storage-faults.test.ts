@@ -16,6 +16,10 @@ import { cannotLoopMountExt4, cannotMount, expectStorage503, fill, mountExt4, mo
 const V = 'api-version=7.6';
 const FULL = /The write was not stored: the disk holding the emulator's data directory is full/;
 const READ_ONLY = /The write was not stored: the emulator's data directory is on a read-only file system/;
+/** The audit log's line when its records cannot be written (store/commit-group.ts runDetached), and its catch-all. */
+const AUDIT_FAILS = 'audit: records cannot be written because';
+const AUDIT_ERROR = 'audit records could not be written';
+const linesWith = (output: string, text: string) => output.split('\n').filter((line) => line.includes(text));
 
 const mountProblem = cannotMount();
 const ext4Problem = cannotLoopMountExt4();
@@ -85,6 +89,11 @@ describe.skipIf(mountProblem !== undefined)('a full file system', () => {
     const logged = (await outputOnce(emulator, new RegExp(full))).split('\n').filter((line) => line.includes(full));
     expect(logged.length).toBeGreaterThanOrEqual(1);
     expect(logged.length).toBeLessThanOrEqual(2);
+    // Audit records that do not fit are dropped, said once; those that fit tell the guard nothing (health above).
+    const auditFailures = linesWith(emulator.output(), AUDIT_FAILS);
+    expect(auditFailures.length).toBeLessThanOrEqual(1);
+    for (const line of auditFailures) expect(line).toContain(`${AUDIT_FAILS} the disk holding the data directory is full`);
+    expect(linesWith(emulator.output(), AUDIT_ERROR)).toEqual([]);
 
     unfill(mounted.dir);
     expect((await put(emulator, auth, 'after', BIG)).status).toBe(200);
@@ -92,6 +101,7 @@ describe.skipIf(mountProblem !== undefined)('a full file system', () => {
     expect((await call(emulator, '/_emulator/health')).status).toBe(200);
     const recovered = /storage: writes to .* are stored again \(after: the disk holding the data directory is full\)/;
     expect(await outputOnce(emulator, recovered)).toMatch(recovered);
+    if (auditFailures.length > 0) expect(await outputOnce(emulator, /audit: records are written again \(\d+ could not be written/)).toMatch(/audit: records are written again/);
     await emulator.stop();
 
     // Everything acknowledged is there after a restart.
@@ -134,6 +144,10 @@ describe.skipIf(mountProblem !== undefined || ext4Problem !== undefined)('a file
     const readOnly = 'storage: writes fail because the data directory is on a read-only file system';
     const logged = (await outputOnce(emulator, new RegExp(readOnly))).split('\n').filter((line) => line.includes(readOnly));
     expect(logged).toHaveLength(1);
+    // The audit records of all these requests are dropped, said in one line, with no stack.
+    const auditFailure = `${AUDIT_FAILS} the data directory is on a read-only file system`;
+    expect(linesWith(await outputOnce(emulator, new RegExp(auditFailure)), AUDIT_FAILS)).toEqual([expect.stringContaining(auditFailure)]);
+    expect(linesWith(emulator.output(), AUDIT_ERROR)).toEqual([]);
     await emulator.stop();
   });
 });

@@ -46,11 +46,11 @@ describe('scopes', () => {
   it('parse the short and ARM forms, case-insensitively', () => {
     expect(parseScope('/')).toEqual({});
     expect(parseScope('/subscriptions/s')).toEqual({});
-    expect(parseScope('/subscriptions/s/resourceGroups/rg/')).toEqual({});
+    expect(parseScope('/subscriptions/s/resourceGroups/RG/')).toEqual({ resourceGroup: 'rg' });
     expect(parseScope('/vaults/MyVault')).toEqual({ vault: 'myvault' });
     expect(parseScope('/vaults/v/secrets/Db-Password')).toEqual({ vault: 'v', secret: 'db-password' });
-    expect(parseScope('/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/V')).toEqual({ vault: 'v' });
-    expect(parseScope('/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v/secrets/n')).toEqual({ vault: 'v', secret: 'n' });
+    expect(parseScope('/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/V')).toEqual({ resourceGroup: 'rg', vault: 'v' });
+    expect(parseScope('/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v/secrets/n')).toEqual({ resourceGroup: 'rg', vault: 'v', secret: 'n' });
     for (const bad of ['', 'vaults/v', '/vaults/', '/vaults/v/keys/k', '/vaults/v/secrets/a_b', '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/x']) {
       expect(parseScope(bad), bad).toHaveProperty('problem');
     }
@@ -65,9 +65,20 @@ describe('scopes', () => {
     expect(covers({ vault: 'a', secret: 'x' }, { vault: 'a', secret: 'y' })).toBe(false);
   });
 
-  it('print resources as lower-cased ARM ids', () => {
+  it('compare resource groups when both the scope and the vault name one (vaults live in resource groups)', () => {
+    expect(covers({ resourceGroup: 'rg1' }, { vault: 'a', resourceGroup: 'RG1' })).toBe(true);
+    expect(covers({ resourceGroup: 'rg1' }, { vault: 'a', resourceGroup: 'rg2' })).toBe(false);
+    expect(covers({ resourceGroup: 'rg1', vault: 'a' }, { vault: 'a', resourceGroup: 'rg2' })).toBe(false);
+    // A short vault scope names the vault wherever it lives.
+    expect(covers({ vault: 'a' }, { vault: 'a', resourceGroup: 'rg2' })).toBe(true);
+  });
+
+  it('print resources as lower-cased ARM ids, in their own resource group if they name one', () => {
     expect(armResourceId({ vault: 'v', secret: 'My-Secret' }, { subscriptionId: 'S', resourceGroup: 'RG' })).toBe(
       '/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/v/secrets/my-secret',
+    );
+    expect(armResourceId({ vault: 'v', resourceGroup: 'Mine' }, { subscriptionId: 'S', resourceGroup: 'RG' })).toBe(
+      '/subscriptions/s/resourcegroups/mine/providers/microsoft.keyvault/vaults/v',
     );
   });
 });

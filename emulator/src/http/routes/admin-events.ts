@@ -4,7 +4,7 @@
 // the rest of /_emulator/ (loopback, or the admin key).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.js';
-import { deadLetterRecord, eventTime, vaultResourceId, type ResourceLocation } from '../../events/envelope.js';
+import { deadLetterRecord, eventTime, vaultResourceId, type Placement } from '../../events/envelope.js';
 import type { Delivery, DeliveryState, StoredSubscription } from '../../events/model.js';
 import { HandshakeError, type EventService } from '../../events/service.js';
 import { checkSubscriptionName, endpointBaseUrl, parseSubscription } from '../../events/subscriptions.js';
@@ -13,7 +13,7 @@ import type { VaultService } from '../../vault/vaults.js';
 export interface AdminEventsOptions {
   events: EventService;
   vaults: VaultService;
-  location: ResourceLocation;
+  location: Placement;
 }
 
 const admin = { config: { surface: 'admin' as const } };
@@ -30,7 +30,7 @@ const badParameter = (path: string, problem: string): never => {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-function presentSubscription(s: StoredSubscription, location: ResourceLocation) {
+function presentSubscription(s: StoredSubscription, location: Placement) {
   return {
     name: s.name,
     vault: s.vault,

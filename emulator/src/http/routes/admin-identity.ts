@@ -213,7 +213,7 @@ export function adminIdentityRoutes(app: FastifyInstance, options: AdminIdentity
     const reference = optionalText(b, 'principal') ?? (() => { throw errors.badParameter("'principal' is required."); })();
     const principal = principalOf(reference);
     const resource = optionalText(b, 'resource') ?? 'https://vault.azure.net';
-    const audience = optionalText(b, 'audience') ?? tokens.audienceFor(resource);
+    const audience = optionalText(b, 'audience') ?? tokens.audienceFor(resource, { origin: request.kv.origin });
     if (audience === undefined) throw errors.badParameter(`The emulator's tenant has no resource '${resource}'; name an 'audience' to mint such a token anyway.`);
     const issuer = optionalText(b, 'issuer');
     const tenantId = optionalText(b, 'tenantId');

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { errors, KvError } from '../../errors.js';
 import type { ClockState, ControllableClock } from '../../vault/clock.js';
-import type { Vault, VaultSettings } from '../../vault/model.js';
+import { resourceGroupOf, type Vault, type VaultSettings } from '../../vault/model.js';
 import type { SecretService } from '../../vault/secrets.js';
 import type { StateService } from '../../vault/state.js';
 import type { VaultService } from '../../vault/vaults.js';
@@ -28,7 +28,7 @@ export interface AdminOptions {
   reseed: () => void;
   /** Runs after every move of the clock, with the purge: the time-based events it makes due. */
   afterClockMove?: () => void;
-  /** Where vaults live in ARM ids (private endpoint connection ids). */
+  /** Where vaults live in ARM ids (private endpoint connection ids); a vault made through ARM names its own group. */
   location: ArmLocation;
   /** Why the emulator cannot store writes now (health answers it, 503), or undefined. */
   health?: () => KvError | undefined;
@@ -167,7 +167,8 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
   app.patch<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {
     const current = vaults.find(request.params.name);
     if (!current) throw errors.vaultNotFound(request.params.name.toLowerCase());
-    return json(reply, 200, presentVault(vaults.update(current.name, vaultSettings(body(request), current.name, options.location, current))));
+    const location = { ...options.location, resourceGroup: resourceGroupOf(current) };
+    return json(reply, 200, presentVault(vaults.update(current.name, vaultSettings(body(request), current.name, location, current))));
   });
 
   app.delete<{ Params: { name: string } }>('/_emulator/vaults/:name', admin, async (request, reply) => {

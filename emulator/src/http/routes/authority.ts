@@ -67,10 +67,10 @@ export function authorityRoutes(app: FastifyInstance, authority: Authority): voi
     );
 
     scope.post<{ Params: TenantParams }>('/:tenant/oauth2/v2.0/token', identity, async (request, reply) =>
-      send(reply, await authority.token({ tenant: request.params.tenant, form: formOf(request), ...optional(correlationIdOf(request)) })),
+      send(reply, await authority.token({ tenant: request.params.tenant, form: formOf(request), origin: request.kv.origin, ...optional(correlationIdOf(request)) })),
     );
     scope.post(`/${ADFS}/oauth2/token`, identity, async (request, reply) =>
-      send(reply, await authority.token({ tenant: ADFS, form: formOf(request) })),
+      send(reply, await authority.token({ tenant: ADFS, form: formOf(request), origin: request.kv.origin })),
     );
   });
 }

@@ -30,7 +30,7 @@ const LOGGED_LIMIT = 1024;
 
 export function identityRoutes(app: FastifyInstance, endpoints: ManagedIdentityEndpoints, options: IdentityRouteOptions): void {
   app.get(APP_SERVICE_PATH, identity, async (request, reply) =>
-    send(reply, await endpoints.appService(request.query as Record<string, unknown>, header(request.headers['x-identity-header']))),
+    send(reply, await endpoints.appService(request.query as Record<string, unknown>, header(request.headers['x-identity-header']), request.kv.origin)),
   );
 
   const logged = new Set<string>();
@@ -49,7 +49,7 @@ export function identityRoutes(app: FastifyInstance, endpoints: ManagedIdentityE
     done(errors.imdsForbidden(address));
   };
   const imds = async (request: FastifyRequest, reply: FastifyReply) =>
-    send(reply, await endpoints.imds(request.query as Record<string, unknown>, header(request.headers.metadata)));
+    send(reply, await endpoints.imds(request.query as Record<string, unknown>, header(request.headers.metadata), request.kv.origin));
   // The router ignores trailing slashes, so this also serves `${IMDS_PATH}/`.
   app.get(IMDS_PATH, { ...identity, onRequest: imdsGuard }, imds);
 }
