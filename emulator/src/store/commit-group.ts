@@ -143,8 +143,11 @@ export class CommitGroup {
    * back whole and the group closed, which leaves what a savepoint would have left: nothing.
    */
   private runFirst<T>(work: () => T): T {
+    const before = this.options.guard?.failing() ? this.changes() : undefined;
     try {
-      return work();
+      const result = work();
+      if (before !== undefined && this.changes() !== before) this.groupWrote = true;
+      return result;
     } catch (error) {
       const failure = this.translate(error);
       try {
