@@ -171,3 +171,62 @@ export function cpuTimeMs(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/**
+ * The autocannon command itself (its own process, none of bench/load.mjs's per-answer bookkeeping), at
+ * full speed on one path: what an outside load generator measures. Resolves { rps, total, non2xx, errors }.
+ */
+export function runAutocannonCli({ origin, path, headers = {}, connections = 16, duration = 5, ca }) {
+  const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(duration)];
+  for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}=${value}`);
+  args.push(`${origin}${path}`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}) });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
+      try {
+        const result = JSON.parse(out);
+        resolvePromise({ rps: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors, p99Ms: result.latency.p99 });
+      } catch {
+        reject(new Error(`autocannon printed no result: ${out}${err}`));
+      }
+    });
+  });
+}
+
+/**
+ * Progress of a long run: each line says how long the run has taken and about how long it has left,
+ * from the estimates of its phases (seconds, in order), so that a ten-minute run never looks stuck.
+ */
+export class Progress {
+  constructor(phases) {
+    this.phases = phases;
+    this.names = Object.keys(phases);
+    this.started = performance.now();
+    this.index = -1;
+    this.phaseStarted = this.started;
+  }
+
+  get estimateSeconds() {
+    return Object.values(this.phases).reduce((a, b) => a + b, 0);
+  }
+
+  phase(name) {
+    this.index = this.names.indexOf(name);
+    this.phaseStarted = performance.now();
+  }
+
+  log(line) {
+    const now = performance.now();
+    const inPhase = (now - this.phaseStarted) / 1000;
+    const current = this.names[this.index];
+    const later = this.names.slice(this.index + 1).reduce((sum, name) => sum + this.phases[name], 0);
+    const left = later + Math.max(0, (current ? this.phases[current] : 0) - inPhase);
+    const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+    process.stderr.write(`[${clock((now - this.started) / 1000)}, ~${clock(left)} left] ${line}\n`);
+  }
+}

@@ -10,8 +10,8 @@
 //   - spawn to listening with the proxy and with --proxy-port off, taking turns;
 //   - a Node app's first read (process start to the value, bench/first-read.mjs) configured by
 //     `kv-emulator env` (the *.vault.localhost form) and by `kv-emulator env --proxy`, taking turns.
-// Usage: node bench/proxy.mjs [--quick] (after `npm run build`); writes the `proxy` figures into
-// bench/results.json (not with --quick). `npm run bench` runs it too.
+// Usage: node bench/proxy.mjs [--quick] [--write] (after `npm run build`); with --write, stores the
+// `proxy` figures into bench/results.json. `npm run bench` runs it too.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -254,8 +254,8 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const figures = await proxyFigures({ quick });
   process.stdout.write(`\n| Figure | Through the proxy | Direct | |\n|---|---|---|---|\n${proxyTable(figures).join('\n')}\n\n`);
   process.stdout.write(`${figures.getAddedP50Ms <= PROXY_BUDGET.addedGetP50Ms ? 'ok  ' : 'OVER'}  proxy adds ${figures.getAddedP50Ms} ms to the p50 of a get (budget ${PROXY_BUDGET.addedGetP50Ms} ms)\n`);
-  if (quick) {
-    process.stderr.write('--quick: results not written\n');
+  if (quick || !process.argv.includes('--write')) {
+    process.stderr.write(`results not written${quick ? ' (--quick)' : ' (--write stores them in bench/results.json)'}\n`);
   } else {
     const file = join(ROOT, 'bench/results.json');
     const results = JSON.parse(readFileSync(file, 'utf8'));

@@ -26,6 +26,8 @@ export async function setupContainerTarget(project: TestProject, resolverPath: s
   // The suite calls IMDS from this machine (identity-credentials.test.ts, AZURE_POD_IDENTITY_AUTHORITY_HOST):
   // through the published port that is the container network's gateway, not the container's loopback.
   const emulator = await new KeyVaultEmulatorContainer(image).withImdsAllowedSources(...PRIVATE_NETWORK_RANGES).start();
+  // A first start makes its token-signing key after it listens: a token exists only once the key is written.
+  await emulator.getCredential().getToken('https://vault.azure.net/.default');
   const dataDir = mkdtempSync(join(tmpdir(), 'kv-contract-container-'));
   for (const file of SHARED_FILES) writeFileSync(join(dataDir, file), await emulator.readDataFile(file), { mode: 0o600 });
   writeFileSync(join(dataDir, 'identity-header'), emulator.getIdentityHeader(), { mode: 0o600 });

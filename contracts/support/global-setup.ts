@@ -2,7 +2,7 @@
 // port, a fresh data directory. When KV_CONTRACT_VAULT_URL is set the suite targets that real vault
 // instead and no emulator is started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -67,6 +67,9 @@ export default async function setup(project: TestProject) {
     return;
   }
   const emulator = await startEmulator();
+  // A first start makes its token-signing key after it listens; private emulators share it (target.ts).
+  const signingKey = join(emulator.dataDir, 'token-signing-key.json');
+  for (let i = 0; i < 500 && !existsSync(signingKey); i++) await new Promise((r) => setTimeout(r, 20));
   // Workers start after global setup and inherit this environment: the CA for TLS, and the App
   // Service managed-identity variables DefaultAzureCredential picks up.
   process.env.NODE_EXTRA_CA_CERTS = join(emulator.dataDir, 'ca.pem');

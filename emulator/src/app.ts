@@ -37,6 +37,7 @@ import { describeChange, StorageGuard } from './durability/guard.js';
 import { checkWellFormedText } from './http/text.js';
 import { faultRoutes } from './http/routes/admin-faults.js';
 import { realismStep } from './http/realism.js';
+import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -359,6 +360,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     : undefined;
   const app = Fastify({
     logger: options.logger ?? false,
+    // Each request's child logger is made only when it logs (http/request-logger.ts).
+    ...(options.logger !== undefined && options.logger !== false && { childLoggerFactory: lazyChildLoggerFactory }),
     ...(useHttps
       ? { https: { key: material.tls.key, cert: material.tls.cert, handshakeTimeout: limits.handshakeTimeoutMs, SNICallback: sni!.callback, ...serverOptions } }
       : { http: serverOptions }),
@@ -562,7 +565,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       app.log.warn(`port ${preferred} is in use: the HTTPS proxy listens on a free port instead (kv-emulator env --proxy prints it)`);
       return proxy.listen({ hosts, port: 0 });
     });
-    proxyStarted.catch((error: Error) => app.log.error({ err: error }, 'the HTTPS proxy could not listen'));
+    // The CLI says why in one line and stops (main.ts); here it is only kept from going unhandled.
+    proxyStarted.catch((error: Error) => app.log.debug({ err: error }, 'the HTTPS proxy could not listen'));
   });
   app.addHook('onClose', async () => {
     if (sweep) clearInterval(sweep);
@@ -573,6 +577,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     audit?.close();
     await auditFile?.close();
     await storage.close();
+    // A new token-signing key is written before the process may exit (data-dir.ts).
+    await material.signingKey.catch(() => undefined);
   });
 
   return {

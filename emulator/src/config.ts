@@ -132,7 +132,8 @@ export class ConfigError extends Error {
 type Raw = Record<string, unknown>;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KNOWN_KEYS = new Set([
+/** Top-level settings of the config file that this module reads. */
+export const KNOWN_KEYS = new Set([
   '$schema',
   'host',
   'port',
@@ -376,7 +377,8 @@ export function readConfigFile(file: string): Partial<EmulatorConfig> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte-order mark (what PowerShell's Out-File and Set-Content write) is not JSON, but not the user's mistake.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigError(`The config file ${path} is not valid JSON: ${(error as Error).message}`);
   }

@@ -3,9 +3,15 @@
 // header secret, the admin key and the built-in service principal's client secret. With --in-memory
 // nothing is written, but existing files are reused (so a trusted CA stays trusted); missing ones are
 // generated for this run only.
+// What must exist before the first answer is only the TLS material (ECDSA P-256: a few milliseconds to
+// generate). The token-signing key is RSA 2048 (tokens are RS256, as Entra's are), whose generation took
+// 100 to 450 ms here, most of a first start: a new one is generated on the thread pool while the
+// emulator starts and listens, and whatever signs or verifies a token waits for it (identity/tokens.ts).
+// It is written as soon as it exists, and an emulator that stops waits for it to be written, so its kid
+// stays the same across restarts.
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { SigningKey } from './identity/tokens.js';
 import { canonicalName, createCa, createServerCertificate, describeCertificate, DEFAULT_SERVER_NAMES, type TlsMaterial } from './tls/certificates.js';
@@ -27,7 +33,8 @@ export interface Material {
   tls: TlsMaterial;
   /** Path of the CA certificate on disk, when there is one. */
   caFile?: string;
-  signingKey: SigningKey;
+  /** Settles once the key exists (and, persisting, is written): at once for a key read from the directory. */
+  signingKey: Promise<SigningKey>;
   backupKey: Uint8Array;
   identityHeader: string;
   adminKey: string;
@@ -60,7 +67,7 @@ class Dir {
     private readonly root: string,
     private readonly persist: boolean,
   ) {
-    if (persist) mkdirSync(root, { recursive: true });
+    if (persist) makeDirectory(root);
   }
 
   path(name: string): string {
@@ -89,15 +96,52 @@ class Dir {
   }
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever on a path it cannot create under
+ * some file systems (/proc), and reports a file in the way as EEXIST on the path asked for. Here a path,
+ * or a part of it, that exists but is not a directory fails with ENOTDIR naming that part (the CLI's
+ * start failure turns it into one line, durability/causes.ts).
+ */
+export function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  let at = resolve(path);
+  for (;;) {
+    let stats;
+    try {
+      stats = statSync(at);
+    } catch (error) {
+      // ENOTDIR: a part above is a file, found on the way up.
+      const code = (error as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      missing.unshift(at);
+      if (dirname(at) === at) break;
+      at = dirname(at);
+      continue;
+    }
+    if (!stats.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path: at, syscall: 'mkdir' });
+    break;
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      // Made meanwhile by another process starting on the same directory.
+      if ((error as { code?: string }).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
+    }
+  }
+}
+
 export async function loadMaterial(options: MaterialOptions): Promise<Material> {
   const dir = new Dir(options.dataDir, options.persist);
   // What the directory held before this load, to tell a first start from a CA that went missing.
   const earlierFiles = Object.values(FILES).filter((name) => name !== FILES.caCert && name !== FILES.caKey && existsSync(dir.path(name)));
   const hadCa = existsSync(dir.path(FILES.caCert)) && existsSync(dir.path(FILES.caKey));
   const token = () => randomBytes(24).toString('base64url');
-  const [tls, signingKey, backupKeyText, identityHeader, adminKey, clientSecret] = await Promise.all([
+  const signingKey = loadSigningKey(dir);
+  // Nobody may be waiting for it yet; a failure reaches whoever asks for it.
+  signingKey.catch(() => undefined);
+  const [tls, backupKeyText, identityHeader, adminKey, clientSecret] = await Promise.all([
     loadTls(dir, options),
-    loadSigningKey(dir),
     dir.ensure(FILES.backupKey, true, () => randomBytes(32).toString('base64')),
     options.identityHeader ?? dir.ensure(FILES.identityHeader, true, token),
     options.adminKey ?? dir.ensure(FILES.adminKey, true, token),
@@ -149,10 +193,19 @@ async function stillGood(certPem: string, caPem: string, names: string[]): Promi
 }
 
 async function loadSigningKey(dir: Dir): Promise<SigningKey> {
-  const text = await dir.ensure(FILES.signingKey, true, async () => {
+  let text = dir.read(FILES.signingKey);
+  if (text === undefined || text.trim() === '') {
+    // On the thread pool: the event loop goes on starting the emulator meanwhile.
     const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-    return JSON.stringify(await exportJWK(privateKey));
-  });
+    text = JSON.stringify(await exportJWK(privateKey));
+    try {
+      dir.write(FILES.signingKey, text, true);
+    } catch (error) {
+      // The data directory stopped taking writes since the start wrote its other files (the storage
+      // guard reports that). The key serves this run all the same.
+      process.emitWarning(`the token-signing key could not be written (${(error as Error).message}): tokens signed now will not verify after a restart`);
+    }
+  }
   const privateJwk = JSON.parse(text) as JWK;
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicFields } = privateJwk;
   const kid = (await calculateJwkThumbprint(publicFields)).slice(0, 27);

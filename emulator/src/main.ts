@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
 import { ConfigError, configFromEnv, DEFAULT_PROXY_PORT, DEFAULTS, parsePort, parseProxyPort, parseSourceList, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
+import { commandName, envCommand, portSuffix } from './cli/invocation.js';
+import { watchLauncher } from './cli/launcher-watch.js';
+import { listenFailure, probeEmulator } from './cli/start-errors.js';
 import { fingerprint, type Material } from './data-dir.js';
 import { startFailure } from './durability/causes.js';
 import { ADMIN_KEY_HEADER } from './http/routes/admin.js';
@@ -21,7 +24,7 @@ const HELP = `kv-emulator ${EMULATOR_VERSION}: a local Azure Key Vault (secrets)
 
 Usage:
   kv-emulator start [options]     start the emulator (default command)
-  kv-emulator env [--url URL] [--as P] [--proxy]   print shell exports for the running emulator: eval "$(npx kv-emulator env)"
+  kv-emulator env [--url URL] [--as P] [--proxy]   print shell exports for the running emulator: eval "$(kv-emulator env)"
   kv-emulator logs [--follow] [--status 403] [--operation SecretGet] [--vault v] [--json]
                                   print the running emulator's audit log, one line per call
   kv-emulator --version | --help
@@ -116,6 +119,8 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
 }
 
 async function start(args: string[]): Promise<number> {
+  // Output nobody reads any more (`kv-emulator start | head`, a closed terminal) is no reason to stop.
+  process.stdout.on('error', () => undefined);
   let config: EmulatorConfig;
   let emulator: Emulator;
   let configured: EmulatorConfig | undefined;
@@ -136,34 +141,14 @@ async function start(args: string[]): Promise<number> {
     }
     throw error;
   }
-  try {
-    await emulator.app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    // A private endpoint that cannot listen is a configuration problem: one line, no stack.
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    await emulator.app.close().catch(() => undefined);
-    return 2;
-  }
-  try {
-    await emulator.proxyListening();
-  } catch (error) {
-    process.stderr.write(`kv-emulator: the HTTPS proxy cannot listen on port ${String(config.proxyPort)}: ${(error as Error).message}\n`);
-    await emulator.app.close();
-    return 1;
-  }
-  const address = emulator.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const origin = `https://localhost:${port}`;
-  process.stdout.write(
-    banner(emulator.facts(origin), config, origin, { privateEndpoints: emulator.privateEndpoints(), realism: emulator.realism.describe(), newCa: emulator.material.newCa }),
-  );
-
+  // Before listening: a signal that came between the banner and its handler used to end the process at
+  // once, before what is written at a close (a new token-signing key) was.
   let closing = false;
+  let listening = false;
   const stop = async (signal: string) => {
     if (closing) return;
     closing = true;
-    process.stdout.write(`\n${signal}: stopping the emulator\n`);
+    if (listening) process.stdout.write(`\n${signal}: stopping the emulator\n`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await emulator.app.close();
@@ -171,6 +156,47 @@ async function start(args: string[]): Promise<number> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    await emulator.app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await emulator.app.close().catch(() => undefined);
+    // A private endpoint that cannot listen is a configuration problem: one line, no stack.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    // A port in use, a port that needs privileges, an address not this machine's: one line saying what to do.
+    const other = (error as { code?: string }).code === 'EADDRINUSE' ? await probeEmulator(config.host, config.port) : undefined;
+    const line = listenFailure(error, { what: 'the emulator', host: config.host, port: config.port, portFlag: '--port', envCommand: envCommand(process.env, config.host, config.port) }, other);
+    if (!line) throw error;
+    process.stderr.write(`kv-emulator: ${line}\n`);
+    return 1;
+  }
+  try {
+    await emulator.proxyListening();
+  } catch (error) {
+    await emulator.app.close().catch(() => undefined);
+    const port = typeof config.proxyPort === 'number' ? config.proxyPort : 0;
+    const line = listenFailure(error, { what: 'the HTTPS proxy', host: config.host, port, portFlag: '--proxy-port', envCommand: envCommand(process.env, config.host, port) });
+    process.stderr.write(`kv-emulator: ${line ?? `the HTTPS proxy cannot listen on port ${String(config.proxyPort)}: ${(error as Error).message}`}\n`);
+    return 1;
+  }
+  listening = true;
+  const address = emulator.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const origin = `https://localhost${portSuffix(port)}`;
+  process.stdout.write(
+    banner(emulator.facts(origin), config, origin, {
+      port,
+      privateEndpoints: emulator.privateEndpoints(),
+      realism: emulator.realism.describe(),
+      newCa: emulator.material.newCa,
+      env: process.env,
+    }),
+  );
+
+  // Started through npm (`npx kv-emulator start &`): killing npm's pid stops the emulator too.
+  watchLauncher({ env: process.env, onGone: (pid) => void stop(`the process that started the emulator (pid ${pid}) has exited`) });
   return -1;
 }
 
@@ -178,9 +204,16 @@ function banner(
   facts: EmulatorFacts,
   config: EmulatorConfig,
   origin: string,
-  { privateEndpoints, realism, newCa }: { privateEndpoints: OpenPrivateEndpoint[]; realism: string | undefined; newCa: Material['newCa'] },
+  {
+    port,
+    privateEndpoints,
+    realism,
+    newCa,
+    env,
+  }: { port: number; privateEndpoints: OpenPrivateEndpoint[]; realism: string | undefined; newCa: Material['newCa']; env: NodeJS.ProcessEnv },
 ): string {
-  const caPath = facts.caFile ?? '(in memory: run `kv-emulator env` to write it to a file)';
+  const envLine = envCommand(env, config.host, port);
+  const caPath = facts.caFile ?? `(in memory: run \`${envLine}\` to write it to a file)`;
   // A CA made by this start is new to every client: say so, loudly if the directory held earlier data.
   const caNotes =
     newCa === undefined || config.inMemory
@@ -191,11 +224,11 @@ function banner(
             `  WARNING: the data directory held earlier files (${newCa.earlierFiles.join(', ')}) but no CA: a new CA was generated,`,
             '  so clients that trusted the earlier one will refuse this emulator until they trust this ca.pem.',
           ];
-  const listen = config.host === 'localhost' ? origin : `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(origin).port}`;
+  const listen = config.host === 'localhost' ? origin : `https://${config.host.includes(':') ? `[${config.host}]` : config.host}${portSuffix(port)}`;
   return [
     `Azure Key Vault emulator ${facts.version} listening on ${listen}`,
     `  Default vault     ${facts.vaultUrl}  (also ${origin})`,
-    `  Other vaults      https://<name>.vault.localhost:${new URL(origin).port}, or https://<name>.vault.azure.net through the HTTPS proxy`,
+    `  Other vaults      https://<name>.vault.localhost${portSuffix(port)}${facts.proxyUrl ? ', or https://<name>.vault.azure.net through the HTTPS proxy' : ''}`,
     `  Storage           ${config.inMemory ? 'in memory (nothing is kept)' : join(config.dataDir, 'emulator.db')}`,
     `  Tenant            ${facts.tenantId}`,
     `  Managed identity  ${facts.identityEndpoint} (App Service style; header secret in ${config.inMemory ? 'memory' : join(config.dataDir, 'identity-header')})`,
@@ -211,7 +244,7 @@ function banner(
     ...privateEndpoints.map((e) => `  Private endpoint  ${e.name} for vault ${e.vault} on ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.boundPort}`),
     ...caNotes,
     '',
-    '  Use it from a shell:   eval "$(npx kv-emulator env)"   (any language: eval "$(npx kv-emulator env --proxy)")',
+    `  Use it from a shell:   eval "$(${envLine})"${facts.proxyUrl ? `   (any language: eval "$(${envCommand(env, config.host, port, '--proxy')})")` : ''}`,
     `  Trust the CA in Node:  export NODE_EXTRA_CA_CERTS=${facts.caFile ?? '<ca.pem>'}`,
     '  Trust it system-wide:  sudo cp <ca.pem> /usr/local/share/ca-certificates/kv-emulator.crt && sudo update-ca-certificates',
     '',
@@ -248,6 +281,36 @@ function fetchAdmin<T>(url: string, path: string): Promise<T> {
   });
 }
 
+/**
+ * Why `kv-emulator env` got nothing from `url`, and what to do, in one line: nothing listening, an
+ * emulator that refuses this address its admin API (reached through Docker's -p, compose, another
+ * machine: it wants KV_EMULATOR_ADMIN_KEY), or something that is not the emulator.
+ */
+function noAnswer(url: string, error: Error & { code?: string }): string {
+  const command = commandName(process.env);
+  const elsewhere = 'name the one you started with --url or KV_EMULATOR_URL';
+  const status = /answered (\d+):/.exec(error.message)?.[1];
+  if (status === '401') {
+    return process.env.KV_EMULATOR_ADMIN_KEY
+      ? `The emulator at ${url} refused the admin key in KV_EMULATOR_ADMIN_KEY (401). Set it to the content of admin.key in that emulator's data directory (in a container: docker exec <container> cat /data/admin.key), or its config's adminKey.`
+      : `The emulator at ${url} answered 401: it answers the admin API (which kv-emulator env asks) from other addresses than its own loopback only with its admin key, as when it runs in a container or on another machine. ` +
+          'Set KV_EMULATOR_ADMIN_KEY to the content of admin.key in its data directory (in a container: export KV_EMULATOR_ADMIN_KEY="$(docker exec <container> cat /data/admin.key)"), or to its config\'s adminKey.';
+  }
+  if (status !== undefined) return `${url} answered ${status} to /_emulator/info, which a kv-emulator answers with 200: is it a kv-emulator? Start one with: ${command} start, or ${elsewhere}.`;
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return `No emulator is listening at ${url}. Start one with: ${command} start (it listens on https://localhost:${DEFAULTS.port}), or ${elsewhere}.`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `The host of ${url} does not resolve. Check the URL (--url or KV_EMULATOR_URL).`;
+    case 'EPROTO':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return `${url} answered, but not with HTTPS: the emulator speaks HTTPS only. Check the URL, or start one with: ${command} start.`;
+    default:
+      return `No emulator answered at ${url} (${error.message}). Start one with: ${command} start, or ${elsewhere}.`;
+  }
+}
+
 /** What GET /_emulator/credentials answers (identity/issuance.ts). */
 interface CredentialEnvironment {
   principal: { name: string; objectId: string };
@@ -267,6 +330,16 @@ async function env(args: string[]): Promise<number> {
     options: { url: { type: 'string' }, format: { type: 'string' }, as: { type: 'string' }, proxy: { type: 'boolean' } },
   });
   const url = values.url ?? process.env.KV_EMULATOR_URL ?? `https://localhost:${DEFAULTS.port}`;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // not a URL
+  }
+  if (protocol !== 'https:') {
+    process.stderr.write(`${protocol ? `${url} is not an https:// URL` : `'${url}' is not a URL`}: the emulator speaks HTTPS only (--url or KV_EMULATOR_URL, e.g. https://localhost:${DEFAULTS.port}).\n`);
+    return 2;
+  }
   const format = values.format ?? 'posix';
   if (!['posix', 'powershell', 'dotenv'].includes(format)) {
     process.stderr.write(`--format must be posix, powershell or dotenv.\n`);
@@ -276,7 +349,7 @@ async function env(args: string[]): Promise<number> {
   try {
     facts = await fetchInfo(url);
   } catch (error) {
-    process.stderr.write(`No emulator answered at ${url} (${(error as Error).message}). Start it with: npm start\n`);
+    process.stderr.write(`${noAnswer(url, error as Error)}\n`);
     return 1;
   }
   let credentials: CredentialEnvironment;

@@ -115,7 +115,9 @@ function causeAbove(path: string): StorageCause {
     if (cause !== undefined && cause !== 'diagnose') return cause;
   }
   try {
-    if (statfsSync(parent).bavail === 0) return 'full';
+    // A file system without blocks (/proc, /sys) is not full: nothing can be made there at all.
+    const space = statfsSync(parent);
+    if (space.bavail === 0 && space.blocks > 0) return 'full';
   } catch {
     // nothing more is known
   }
@@ -127,6 +129,12 @@ function causeAbove(path: string): StorageCause {
  * undefined if the error is not a storage failure.
  */
 export function startFailure(error: unknown, dataDir: string): string | undefined {
+  // A file where the directory (or one above it) should be (data-dir.ts makeDirectory).
+  if (codeOf(error) === 'ENOTDIR' || codeOf(error) === 'EEXIST') {
+    const file = (error as { path?: unknown }).path;
+    const part = typeof file === 'string' && file !== dataDir ? ` (${file} is a file)` : '';
+    return `cannot start: the data directory ${dataDir} cannot be made: ${part ? `a part of its path is not a directory${part}` : 'it is a file, not a directory'}. Give a directory with --data-dir (it is made if missing), or start with --in-memory.`;
+  }
   // Node's recursive mkdir reports ENOENT for a parent it could not create (on a read-only file system
   // too): the directory that does exist says why.
   const above = codeOf(error) === 'ENOENT' && !existsSync(dataDir);

@@ -151,6 +151,31 @@ export function surfaceOf(request: FastifyRequest): Surface {
 /** x-ms-keyvault-network-info names the caller's address (network/evaluate.ts); computed once per connection. */
 const networkInfoBySocket = new WeakMap<object, string>();
 
+/**
+ * What the last request of a connection presented and was found to be: its Authorization header and the
+ * claims it verified to, and its Host header and the vault and origin it names. A keep-alive client (an
+ * SDK) sends the same ones again and again; comparing a header with the last one costs less than hashing
+ * a 1-2 KB token to look it up, or parsing the host again.
+ */
+interface ConnectionMemo {
+  authorization?: string;
+  claims?: TokenClaims;
+  host?: string;
+  vaultName?: string;
+  origin?: string;
+}
+const memoBySocket = new WeakMap<object, ConnectionMemo>();
+
+function memoOf(request: FastifyRequest): ConnectionMemo {
+  const socket = request.raw.socket;
+  let memo = memoBySocket.get(socket);
+  if (memo === undefined) {
+    memo = {};
+    memoBySocket.set(socket, memo);
+  }
+  return memo;
+}
+
 function networkInfoOf(request: FastifyRequest): string {
   const socket = request.raw.socket;
   let info = networkInfoBySocket.get(socket);
@@ -240,9 +265,16 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
       'strict-transport-security': 'max-age=31536000;includeSubDomains',
     });
     let vault: Vault | undefined;
-    const vaultName = vaultNameFromHost(request.headers.host, options.defaultVault);
+    const memo = memoOf(request);
+    const host = request.headers.host;
+    if (memo.host !== host || memo.vaultName === undefined) {
+      memo.host = host;
+      memo.vaultName = vaultNameFromHost(host, options.defaultVault);
+      memo.origin = originOf(request);
+    }
+    const vaultName = memo.vaultName;
     request.kv = {
-      origin: originOf(request),
+      origin: memo.origin!,
       vaultName,
       apiVersion: '',
       surface,
@@ -255,15 +287,25 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
     const authorization = request.headers.authorization;
     let claims: TokenClaims | undefined;
     try {
+      // The token this connection presented last, verified then: only its lifetime is judged again.
+      if (memo.claims !== undefined && authorization === memo.authorization) return authenticated(request, reply, done, tokens.stillValid(memo.claims, challenge));
       // A token seen before is found without parsing the header (a verified token has no whitespace).
       if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) claims = tokens.verified(authorization.slice(7), challenge);
-      if (claims) return authenticated(request, reply, done, claims);
+      if (claims) {
+        memo.authorization = authorization;
+        memo.claims = claims;
+        return authenticated(request, reply, done, claims);
+      }
       const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
       if (!match) return done(unauthorized('AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.', challenge()));
       const token = match[1]!;
       claims = tokens.verified(token, challenge);
       if (claims) return authenticated(request, reply, done, claims);
-      tokens.verify(token, challenge()).then((verified) => authenticated(request, reply, done, verified), done);
+      tokens.verify(token, challenge()).then((verified) => {
+        memo.authorization = authorization;
+        memo.claims = verified;
+        authenticated(request, reply, done, verified);
+      }, done);
     } catch (error) {
       done(error as Error);
     }

@@ -31,6 +31,23 @@ function common(out: Json, origin: string, vault: Vault, secret: Secret, version
   return out;
 }
 
+/**
+ * The serialized SecretBundle of a get. A secret read again comes from the store's read cache as the
+ * same frozen object (store/read-cache.ts), and a vault's settings are a new object when they change, so
+ * the body is a function of those objects and the origin: it is kept with the secret, and a client
+ * reading the same secret again and again (its connection string, a configuration refresh) is answered
+ * without presenting and serializing it each time.
+ */
+const bundleBodies = new WeakMap<Secret, { origin: string; vault: Vault; body: string }>();
+
+export function secretBundleBody(origin: string, vault: Vault, secret: Secret): string {
+  const kept = bundleBodies.get(secret);
+  if (kept !== undefined && kept.origin === origin && kept.vault === vault) return kept.body;
+  const body = JSON.stringify(secretBundle(origin, vault, secret, true));
+  bundleBodies.set(secret, { origin, vault, body });
+  return body;
+}
+
 /** SecretBundle; `withValue` for set and get only. */
 export function secretBundle(origin: string, vault: Vault, secret: Secret, withValue: boolean): Json {
   return bundleInto({}, origin, vault, secret, withValue);

@@ -114,8 +114,8 @@ export class Authority {
   }
 
   /** The JWKS that verifies every token the emulator signs. */
-  keys(): EndpointResult {
-    const { kty, n, e, kid } = this.options.tokens.publicJwk;
+  async keys(): Promise<EndpointResult> {
+    const { kty, n, e, kid } = await this.options.tokens.publicJwk();
     return json(200, { keys: [{ kty, use: 'sig', kid, x5t: kid, n, e, alg: 'RS256', issuer: `https://sts.windows.net/${this.options.tenantId}/` }] });
   }
 
@@ -258,7 +258,7 @@ export class Authority {
     } catch {
       return { status: 400, error: 'invalid_request', code: 50027, description: 'JWT token is invalid or malformed.' };
     }
-    if (kid === this.options.tokens.keyId && !(await this.options.tokens.hasOwnSignature(assertion))) {
+    if (kid === (await this.options.tokens.keyId()) && !(await this.options.tokens.hasOwnSignature(assertion))) {
       return { status: 401, error: 'invalid_client', code: 50013, description: 'Assertion failed signature validation.' };
     }
     const credentials = application.federatedCredentials;

@@ -54,7 +54,11 @@ export interface IssuedToken {
 export interface TokenServiceOptions {
   clock: Clock;
   tenantId: string;
-  key: SigningKey;
+  /**
+   * The signing key, or its promise while it is being generated (data-dir.ts: a new data directory's
+   * key is made in the background, after the server listens); everything that signs or verifies waits for it.
+   */
+  key: SigningKey | Promise<SigningKey>;
   /** Resources (besides https://vault.azure.net) the emulator advertises in its challenges. */
   extraAudiences?: string[];
   defaultLifetimeSeconds?: number;
@@ -127,8 +131,12 @@ export class TokenService {
     return this.options.tenantId;
   }
 
-  get publicJwk(): JWK {
-    return this.options.key.publicJwk;
+  private async key(): Promise<SigningKey> {
+    return this.options.key;
+  }
+
+  async publicJwk(): Promise<JWK> {
+    return (await this.key()).publicJwk;
   }
 
   issuers(tenantId = this.options.tenantId): string[] {
@@ -165,7 +173,7 @@ export class TokenService {
     if (!claims) {
       try {
         decodeProtectedHeader(token);
-        ({ payload: claims } = (await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER })) as {
+        ({ payload: claims } = (await jwtVerify(token, (await this.key()).publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER })) as {
           payload: TokenClaims;
         });
       } catch {
@@ -188,6 +196,7 @@ export class TokenService {
     const tid = request.tenantId ?? this.options.tenantId;
     const v2 = request.version === '2.0';
     const [v1Issuer, v2Issuer] = this.issuers(tid);
+    const key = await this.key();
     const token = await new SignJWT({
       ...request.extraClaims,
       tid,
@@ -199,18 +208,18 @@ export class TokenService {
       uti: randomUUID().replaceAll('-', ''),
       ver: v2 ? '2.0' : '1.0',
     })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid, x5t: this.options.key.kid })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid, x5t: key.kid })
       .setAudience(request.audience)
       .setIssuer(request.issuer ?? (v2 ? v2Issuer! : v1Issuer!))
       .setIssuedAt(nowSeconds)
       .setNotBefore(nowSeconds)
       .setExpirationTime(nowSeconds + lifetime)
-      .sign(this.options.key.privateKey);
+      .sign(key.privateKey);
     return { token, expiresOn: nowSeconds + lifetime, expiresIn: lifetime };
   }
 
-  get keyId(): string {
-    return this.options.key.kid;
+  async keyId(): Promise<string> {
+    return (await this.key()).kid;
   }
 
   /**
@@ -218,13 +227,14 @@ export class TokenService {
    * federation (a stand-in for a Kubernetes or CI token issuer).
    */
   async signAssertion(claims: Record<string, unknown>): Promise<string> {
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.options.key.kid }).sign(this.options.key.privateKey);
+    const key = await this.key();
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
   }
 
   /** Whether `token` carries a valid signature of the emulator's key (claims are not judged). */
   async hasOwnSignature(token: string): Promise<boolean> {
     try {
-      await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER });
+      await jwtVerify(token, (await this.key()).publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER });
       return true;
     } catch {
       return false;
@@ -247,7 +257,7 @@ export class TokenService {
     let payload: JWTPayload;
     try {
       // Lifetime is checked below, against both clocks; here only signature and structure.
-      ({ payload } = await jwtVerify(token, this.options.key.publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER }));
+      ({ payload } = await jwtVerify(token, (await this.key()).publicKey, { algorithms: ['RS256'], clockTolerance: Number.MAX_SAFE_INTEGER }));
     } catch (error) {
       throw this.verificationError(error, token, challenge);
     }
@@ -268,9 +278,14 @@ export class TokenService {
   verified(token: string, challenge: () => string): TokenClaims | undefined {
     const cached = this.cache.get(token);
     if (!cached) return undefined;
-    const problem = lifetimeProblem(cached, Math.floor(this.options.clock.now() / 1000));
+    return this.stillValid(cached, challenge);
+  }
+
+  /** Claims this service verified before (the pipeline keeps them per connection), judged again for lifetime. */
+  stillValid(claims: TokenClaims, challenge: () => string): TokenClaims {
+    const problem = lifetimeProblem(claims, Math.floor(this.options.clock.now() / 1000));
     if (problem) throw unauthorized(problem, challenge());
-    return cached;
+    return claims;
   }
 
   private checkClaims(claims: TokenClaims, challenge: string): void {

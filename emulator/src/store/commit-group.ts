@@ -109,6 +109,7 @@ export class CommitGroup {
       this.open = true;
       this.groupWrote = false;
       setImmediate(() => this.flush());
+      return this.runFirst(work);
     }
     let result: T;
     // Whether this unit changes a row: only a group that wrote something tells the guard storage works
@@ -134,6 +135,31 @@ export class CommitGroup {
       throw failure;
     }
     return result;
+  }
+
+  /**
+   * The first unit of a group is alone in its transaction: it needs no savepoint of its own (two
+   * statements fewer, a tenth of what storing a version costs), and if it fails the transaction is rolled
+   * back whole and the group closed, which leaves what a savepoint would have left: nothing.
+   */
+  private runFirst<T>(work: () => T): T {
+    const before = this.options.guard?.failing() ? this.changes() : undefined;
+    try {
+      const result = work();
+      if (before !== undefined && this.changes() !== before) this.groupWrote = true;
+      return result;
+    } catch (error) {
+      const failure = this.translate(error);
+      try {
+        if (this.db.inTransaction) this.stmt.rollback.run();
+      } catch {
+        // the connection has rolled back on its own
+      }
+      // No answer waits on this group yet (answers ask after their work); the scheduled commit finds it closed.
+      this.open = false;
+      this.forgetRolledBack();
+      throw failure;
+    }
   }
 
   /** The error callers and waiters get for `error` (the guard's name for a storage failure). */

@@ -4,7 +4,10 @@
 // (store/secret-repository.ts) clears the cache on every write it makes and whenever a unit of work or a
 // group commit is rolled back, so a cached read is always what SQLite would answer. Writes by another
 // connection to the same file (a second emulator on the same data directory) are seen through SQLite's
-// data_version, checked on every read. Values are frozen: they are shared by every request that reads them.
+// data_version, checked at the first read of each turn of the event loop (a statement, and two file
+// locks, per look: what a read cost the most under load, beyond the answer itself); a commit another
+// process makes while one turn runs is seen from the next, as if it had come that much later. Values are
+// frozen: they are shared by every request that reads them.
 // The cache also counts its clearings (`changes`): whatever else is kept of the store's answers (the
 // serialized pages of lists, http/page-answers.ts) is valid while that count stays the same.
 import type { SqliteDatabase } from './database.js';
@@ -14,6 +17,11 @@ export class ReadCache<V extends object> {
   private readonly dataVersion;
   private seenDataVersion: number;
   private generation = 0;
+  /** Whether data_version was looked at in this turn of the event loop. */
+  private lookedThisTurn = false;
+  private readonly nextTurn = () => {
+    this.lookedThisTurn = false;
+  };
 
   constructor(
     db: SqliteDatabase,
@@ -49,6 +57,9 @@ export class ReadCache<V extends object> {
 
   /** True if no other connection has committed since the last look; otherwise clears the cache and answers false. */
   private seeOtherCommits(): boolean {
+    if (this.lookedThisTurn) return true;
+    this.lookedThisTurn = true;
+    setImmediate(this.nextTurn);
     const dataVersion = this.dataVersion.get() as number;
     if (dataVersion === this.seenDataVersion) return true;
     this.seenDataVersion = dataVersion;

@@ -67,12 +67,13 @@ export class SqliteSecretRepository implements SecretRepository {
       findWithVersion: db.prepare(`SELECT ${HEAD_COLUMNS}, ${VERSION_COLUMNS} FROM secrets s
         JOIN versions v ON v.vault = s.vault AND v.name_key = s.name_key AND v.version = ?
         WHERE s.vault = ? AND s.name_key = ?`),
-      upsertHead: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, listing) VALUES (@vault, @key, @name, @latest, @managed, @kid, @listing)
+      // Positional parameters: binding named ones looks each name up in an object.
+      upsertHead: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, listing) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (vault, name_key) DO UPDATE SET name = excluded.name, latest_version = excluded.latest_version, managed = excluded.managed, kid = excluded.kid, listing = excluded.listing`),
       insertHeadFull: db.prepare(`INSERT INTO secrets (vault, name_key, name, latest_version, managed, kid, deleted_date, scheduled_purge_date, listing)
         VALUES (@vault, @key, @name, @latest, @managed, @kid, @deleted, @purge, @listing)`),
       insertVersion: db.prepare(`INSERT INTO versions (vault, name_key, version, value, content_type, tags, enabled, nbf, exp, created, updated)
-        VALUES (@vault, @key, @version, @value, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       updateVersion: db.prepare(`UPDATE versions SET content_type = @contentType, tags = @tags, enabled = @enabled, nbf = @nbf, exp = @exp, updated = @updated
         WHERE vault = @vault AND name_key = @key AND version = @version`),
       listActive: db
@@ -125,15 +126,7 @@ export class SqliteSecretRepository implements SecretRepository {
   addVersion(vault: string, head: { name: string; managed: boolean; kid?: string }, version: SecretVersion): void {
     this.changed();
     const params = this.insertVersionRow(vault, version.name, version);
-    this.stmt.upsertHead.run({
-      vault,
-      key: params.key,
-      name: head.name,
-      latest: version.version,
-      managed: head.managed ? 1 : 0,
-      kid: head.kid ?? null,
-      listing: listingOf(head, params),
-    });
+    this.stmt.upsertHead.run(vault, params.key, head.name, version.version, head.managed ? 1 : 0, head.kid ?? null, listingOf(head, params));
   }
 
   updateVersion(vault: string, version: SecretVersion): void {
@@ -253,10 +246,9 @@ export class SqliteSecretRepository implements SecretRepository {
 
   /** Inserts a version's row; returns the row's parameters. */
   private insertVersionRow(vault: string, name: string, version: SecretVersion): VersionParams {
-    const params = versionParams(vault, name, version);
-    params.value = version.value;
-    this.stmt.insertVersion.run(params);
-    return params;
+    const p = versionParams(vault, name, version);
+    this.stmt.insertVersion.run(p.vault, p.key, p.version, version.value, p.contentType, p.tags, p.enabled, p.nbf, p.exp, p.created, p.updated);
+    return p;
   }
 }
 

@@ -2,8 +2,30 @@
 // NODE_EXTRA_CA_CERTS (or their OS store) instead of disabling verification. The server certificate
 // names every host the emulator answers to (localhost, loopback addresses, *.localhost,
 // *.vault.azure.net, *.vault.localhost) plus any extra names configured (container aliases).
-// ECDSA P-256 keeps generation fast; @peculiar/x509 is loaded only when something must be generated.
-import { webcrypto, X509Certificate } from 'node:crypto';
+// ECDSA P-256 keys, generated and signed with node:crypto; the certificates are written in DER here
+// (tls/der.ts, RFC 5280 profile: version 3, the key identifiers, critical basic constraints and key
+// usage, as strict verifiers such as OpenSSL's -x509_strict and Python 3.13's default context want).
+// A certificate library took some 40% of a first start's CPU time to load and run, for two certificates.
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import {
+  bitString,
+  boolean,
+  bytesOf,
+  children,
+  context,
+  contentOf,
+  integer,
+  namedBits,
+  nullValue,
+  octetString,
+  oid,
+  read,
+  sequence,
+  set,
+  time,
+  utf8String,
+} from './der.js';
 
 export interface TlsMaterial {
   caCert: string;
@@ -14,43 +36,146 @@ export interface TlsMaterial {
 
 export const DEFAULT_SERVER_NAMES = ['localhost', '*.localhost', '*.vault.azure.net', '*.vault.localhost', '127.0.0.1', '::1'];
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const YEAR_MS = 365 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+const YEAR_MS = 365 * DAY_MS;
 
-async function x509() {
-  await import('reflect-metadata');
-  const lib = await import('@peculiar/x509');
-  lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
-  return lib;
-}
+const OID = {
+  commonName: '2.5.4.3',
+  organization: '2.5.4.10',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extendedKeyUsage: '2.5.29.37',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+} as const;
 
-function toPem(label: string, der: ArrayBuffer): string {
+/** Key usage bits (RFC 5280 4.2.1.3). */
+const USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
+
+function toPem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
 }
 
-function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+function pemToDer(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
 
+/** A positive 16-byte serial number, its first byte nonzero. */
+function serial(): Buffer {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x10;
+  return integer(bytes);
+}
+
+function name(commonName: string): Buffer {
+  const attribute = (type: string, value: string) => set(sequence(oid(type), utf8String(value)));
+  return sequence(attribute(OID.commonName, commonName), attribute(OID.organization, 'kv-emulator'));
+}
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [boolean(true)] : []), octetString(value));
+}
+
+/** RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits. */
+function keyIdentifier(spki: Buffer): Buffer {
+  const [, key] = children(spki, read(spki));
+  return createHash('sha1').update(contentOf(spki, key!).subarray(1)).digest();
+}
+
+/** The signature algorithm of a signing key (the CA's): ECDSA with SHA-256, or RSA with SHA-256. */
+function signatureAlgorithm(key: KeyObject): Buffer {
+  if (key.asymmetricKeyType === 'ec') return sequence(oid(OID.ecdsaWithSha256));
+  if (key.asymmetricKeyType === 'rsa') return sequence(oid(OID.sha256WithRsa), nullValue());
+  throw new Error(`cannot sign certificates with a ${String(key.asymmetricKeyType)} key`);
+}
+
+function ipBytes(address: string): Buffer {
+  if (isIPv4(address)) return Buffer.from(address.split('.').map(Number));
+  const [head = '', tail] = address.split('::');
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return Buffer.from(all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+}
+
+interface CertificateFields {
+  subject: Buffer;
+  issuer: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  spki: Buffer;
+  extensions: Buffer[];
+  signingKey: KeyObject;
+}
+
+function certificate(fields: CertificateFields): string {
+  const algorithm = signatureAlgorithm(fields.signingKey);
+  const tbs = sequence(
+    context(0, integer(2)),
+    serial(),
+    algorithm,
+    fields.issuer,
+    sequence(time(fields.notBefore), time(fields.notAfter)),
+    fields.subject,
+    fields.spki,
+    context(3, sequence(...fields.extensions)),
+  );
+  const signature = sign('sha256', tbs, fields.signingKey);
+  return toPem('CERTIFICATE', sequence(tbs, algorithm, bitString(signature)));
+}
+
+function newKeyPair(): { privateKey: KeyObject; spki: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
+}
+
+const privatePem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string;
+
 export async function createCa(now = Date.now()): Promise<{ cert: string; key: string }> {
-  const lib = await x509();
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const cert = await lib.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=Key Vault Emulator Local CA, O=kv-emulator',
-    notBefore: new Date(now - 24 * 3600 * 1000),
+  const { privateKey, spki } = newKeyPair();
+  const subject = name('Key Vault Emulator Local CA');
+  const cert = certificate({
+    subject,
+    issuer: subject,
+    notBefore: new Date(now - DAY_MS),
     notAfter: new Date(now + 10 * YEAR_MS),
-    keys,
-    signingAlgorithm: ALG,
+    spki,
+    signingKey: privateKey,
     extensions: [
-      new lib.BasicConstraintsExtension(true, 0, true),
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
-      await lib.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      extension(OID.basicConstraints, true, sequence(boolean(true), integer(0))),
+      extension(OID.keyUsage, true, namedBits([USAGE.keyCertSign, USAGE.cRLSign])),
+      extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(spki))),
     ],
   });
-  const key = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { cert: cert.toString('pem') + '\n', key: toPem('PRIVATE KEY', key) };
+  return { cert, key: privatePem(privateKey) };
+}
+
+/** The CA certificate's subject (as it is encoded, for the issuer field) and key identifier. */
+function issuerOf(caPem: string): { subject: Buffer; keyId: Buffer } {
+  const der = pemToDer(caPem);
+  const [tbs] = children(der, read(der));
+  const parts = children(der, tbs!);
+  // version [0] is present in a v3 certificate; then serial, signature, issuer, validity, subject, spki.
+  const base = parts[0]!.tag === 0xa0 ? 1 : 0;
+  const subject = bytesOf(der, parts[base + 4]!);
+  const spki = bytesOf(der, parts[base + 5]!);
+  let keyId: Buffer | undefined;
+  const extensions = parts.find((p) => p.tag === 0xa3);
+  if (extensions) {
+    for (const ext of children(der, children(der, extensions)[0]!)) {
+      const [id, ...rest] = children(der, ext);
+      if (!bytesOf(der, id!).equals(oid(OID.subjectKeyIdentifier))) continue;
+      const value = contentOf(der, rest[rest.length - 1]!);
+      keyId = contentOf(value, read(value));
+    }
+  }
+  return { subject, keyId: keyId ?? keyIdentifier(spki) };
 }
 
 export async function createServerCertificate(
@@ -58,32 +183,27 @@ export async function createServerCertificate(
   names: string[] = DEFAULT_SERVER_NAMES,
   now = Date.now(),
 ): Promise<{ cert: string; key: string }> {
-  const lib = await x509();
-  const caCert = new lib.X509Certificate(ca.cert);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(ca.key), ALG, false, ['sign']);
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const ip = /^[\d.]+$|:/;
-  const cert = await lib.X509CertificateGenerator.create({
-    serialNumber: serial(),
+  const issuer = issuerOf(ca.cert);
+  const { privateKey, spki } = newKeyPair();
+  const altNames = names.map((n) => (isIPv4(n) || isIPv6(n) ? context(7, ipBytes(n), false) : context(2, Buffer.from(n, 'latin1'), false)));
+  const cert = certificate({
     // A certificate for one name (the proxy's, proxy/certificates.ts) carries it as its subject too.
-    subject: `CN=${names.length === 1 ? names[0] : 'localhost'}, O=kv-emulator`,
-    issuer: caCert.subject,
-    notBefore: new Date(now - 24 * 3600 * 1000),
+    subject: name(names.length === 1 ? names[0]! : 'localhost'),
+    issuer: issuer.subject,
+    notBefore: new Date(now - DAY_MS),
     // Within the 398-day limit clients enforce for server certificates.
-    notAfter: new Date(now + 397 * 24 * 3600 * 1000),
-    signingKey: caKey,
-    publicKey: keys.publicKey,
-    signingAlgorithm: ALG,
+    notAfter: new Date(now + 397 * DAY_MS),
+    spki,
+    signingKey: createPrivateKey(ca.key),
     extensions: [
-      new lib.BasicConstraintsExtension(false, undefined, true),
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature | lib.KeyUsageFlags.keyEncipherment, true),
-      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
-      new lib.SubjectAlternativeNameExtension(names.map((n) => ({ type: ip.test(n) ? ('ip' as const) : ('dns' as const), value: n }))),
-      await lib.AuthorityKeyIdentifierExtension.create(caCert),
+      extension(OID.basicConstraints, true, sequence()),
+      extension(OID.keyUsage, true, namedBits([USAGE.digitalSignature, USAGE.keyEncipherment])),
+      extension(OID.extendedKeyUsage, false, sequence(oid(OID.serverAuth))),
+      extension(OID.subjectAltName, false, sequence(...altNames)),
+      extension(OID.authorityKeyIdentifier, false, sequence(context(0, issuer.keyId, false))),
     ],
   });
-  const key = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { cert: cert.toString('pem') + '\n', key: toPem('PRIVATE KEY', key) };
+  return { cert, key: privatePem(privateKey) };
 }
 
 /** Names and expiry of a PEM certificate, to decide whether it must be re-issued. */
@@ -107,9 +227,4 @@ export function canonicalName(name: string): string {
   } catch {
     return name;
   }
-}
-
-function pemBody(pem: string): ArrayBuffer {
-  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  return der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer;
 }

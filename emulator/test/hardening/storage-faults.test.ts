@@ -162,7 +162,7 @@ describe.skipIf(mountProblem !== undefined)('a start on a read-only file system'
     mkdirSync(join(mounted.dir, 'empty'));
     spawnSync('mount', ['-o', 'remount,ro', mounted.dir]);
     expectOneLineFailure(dataDir, /^kv-emulator: cannot start: the data directory .* is on a read-only file system( \(\w+\))?\. Give a writable --data-dir, or start with --in-memory/);
-    expectOneLineFailure(join(mounted.dir, 'new'), /^kv-emulator: cannot start: the data directory .*\/new is on a read-only file system\. /);
+    expectOneLineFailure(join(mounted.dir, 'new'), /^kv-emulator: cannot start: the data directory .*\/new is on a read-only file system( \(EROFS\))?\. /);
     expect(existsSync(join(mounted.dir, 'new'))).toBe(false);
     spawnSync('mount', ['-o', 'remount,rw', mounted.dir]);
   });

@@ -15,7 +15,8 @@ let keys: Promise<string> | undefined;
 function keysDir(): Promise<string> {
   return (keys ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kv-keys-'));
-    await loadMaterial({ dataDir: dir, persist: true });
+    // The token-signing key is written once it is generated, after loadMaterial resolves.
+    await (await loadMaterial({ dataDir: dir, persist: true })).signingKey;
     return dir;
   })());
 }

@@ -72,6 +72,38 @@ describe('CommitGroup', () => {
     expect(committedRows()).toEqual(['kept', 'outer']);
   });
 
+  it("rolls back a group's first unit that throws (it runs without a savepoint of its own), and goes on with the next", async () => {
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const failures: unknown[] = [];
+    commits.onFailure((error) => failures.push(error));
+    expect(() =>
+      commits.run(() => {
+        insert.run('dropped');
+        throw new Error('the first unit fails');
+      }),
+    ).toThrow('the first unit fails');
+    expect(db.inTransaction).toBe(false);
+    expect(commits.settled()).toBeUndefined();
+    commits.run(() => insert.run('after'));
+    // A nested unit of a first unit still has its own savepoint.
+    commits.run(() => {
+      insert.run('outer');
+      expect(() => commits.run(() => insert.run('outer'))).toThrow(/UNIQUE/);
+    });
+    await commits.settled();
+    expect(committedRows()).toEqual(['after', 'outer']);
+    expect(failures).toEqual([]);
+    await nextTurn();
+    expect(() =>
+      commits.run(() => {
+        insert.run('outer');
+      }),
+    ).toThrow(/UNIQUE/);
+    commits.run(() => insert.run('next turn'));
+    await commits.settled();
+    expect(committedRows()).toEqual(['after', 'next turn', 'outer']);
+  });
+
   it('starts a new group in the next turn', async () => {
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     commits.run(() => insert.run('first'));

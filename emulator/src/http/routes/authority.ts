@@ -56,7 +56,7 @@ export function authorityRoutes(app: FastifyInstance, authority: Authority): voi
       if (tenant !== undefined && !['common', 'organizations'].includes(tenant.toLowerCase()) && !authority.knowsTenant(tenant)) {
         return send(reply, authority.openIdConfiguration(request.kv.origin, tenant, correlationIdOf(request)));
       }
-      return send(reply, authority.keys());
+      return send(reply, await authority.keys());
     };
     scope.get('/:tenant/discovery/v2.0/keys', identity, keys);
     scope.get('/:tenant/discovery/keys', identity, keys);

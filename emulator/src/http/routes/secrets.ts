@@ -6,7 +6,7 @@ import { errors } from '../../errors.js';
 import type { SecretService } from '../../vault/secrets.js';
 import { secretId } from '../ids.js';
 import { PageAnswers, pageBody, type ListAt } from '../page-answers.js';
-import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem } from '../presenters.js';
+import { deletedSecretBundle, deletedSecretItem, secretBundle, secretBundleBody, secretItem } from '../presenters.js';
 import { parseRestore, parseSetSecret, parseUpdateSecret } from '../wire.js';
 import type { Permission } from '../pipeline.js';
 
@@ -41,7 +41,7 @@ export function secretRoutes(app: FastifyInstance, secrets: SecretService): void
     const query = request.query as Query;
     const secret = secrets.getSecret(request.kv.vault(), request.params.name, request.params.version ?? '');
     checkOutContentType(query.outContentType, secret.version.contentType);
-    return json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, true));
+    return json(reply, secretBundleBody(request.kv.origin, request.kv.vault(), secret));
   };
   app.get('/secrets/:name', route('get'), getSecret);
   app.get('/secrets/:name/:version', route('get'), getSecret);
