@@ -6,7 +6,7 @@
 //   trustedServices   token appids that count as trusted Azure services, for `bypass: AzureServices`.
 // Validated field by field; every problem names the field.
 import { familyOf, parseCidr, type Cidr } from './addresses.js';
-import { SUBNET_ID, type Fail } from './settings.js';
+import { object, onlyKeys, SUBNET_ID, type Fail } from './settings.js';
 
 export interface PrivateEndpointListener {
   /** The private endpoint's name (the last segment of its resource id). */
@@ -37,7 +37,6 @@ export interface NetworkConfig {
   trustedServices: TrustedService[];
 }
 
-type Raw = Record<string, unknown>;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Azure private endpoint names: 2-64 letters, digits, underscores, periods and hyphens. */
@@ -48,17 +47,6 @@ const PORT = /^\d{1,5}$/;
 function array(value: unknown, path: string, fail: Fail): unknown[] {
   if (!Array.isArray(value)) fail(path, 'must be an array.');
   return value;
-}
-
-function object(value: unknown, path: string, fail: Fail): Raw {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object.');
-  return value as Raw;
-}
-
-function onlyKeys(raw: Raw, allowed: readonly string[], path: string, fail: Fail): void {
-  for (const key of Object.keys(raw)) {
-    if (!allowed.includes(key)) fail(`${path}.${key}`, `is not a known field (${allowed.join(', ')}).`);
-  }
 }
 
 function port(text: string, path: string, fail: Fail): number {

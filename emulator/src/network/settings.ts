@@ -37,7 +37,7 @@ export interface ParseOptions {
   location: ArmLocation;
 }
 
-type Raw = Record<string, unknown>;
+export type Raw = Record<string, unknown>;
 
 /** `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}`. */
 export const SUBNET_ID = /^\/subscriptions\/[^/\s]+\/resourceGroups\/[^/\s]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/\s]+\/subnets\/[^/\s]+$/i;
@@ -47,12 +47,14 @@ const CONNECTION_ID = /\/privateEndpointConnections\/([^/\s]+)$/i;
 const STATUSES: readonly PrivateEndpointConnectionStatus[] = ['Pending', 'Approved', 'Rejected', 'Disconnected'];
 const PROVISIONING_STATES = ['Succeeded', 'Creating', 'Updating', 'Deleting', 'Failed', 'Disconnected'] as const;
 
-function object(value: unknown, path: string, fail: Fail): Raw {
+/** `value` as an object, or a failure naming `path`. */
+export function object(value: unknown, path: string, fail: Fail): Raw {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object.');
   return value as Raw;
 }
 
-function onlyKeys(raw: Raw, allowed: readonly string[], path: string, fail: Fail): void {
+/** Fails on the first field of `raw` not in `allowed`. */
+export function onlyKeys(raw: Raw, allowed: readonly string[], path: string, fail: Fail): void {
   for (const key of Object.keys(raw)) {
     if (!allowed.includes(key)) fail(`${path}.${key}`, `is not a known field (${allowed.join(', ')}).`);
   }
