@@ -174,6 +174,14 @@ describe('links of the README and docs', () => {
     expect(missing).toEqual([]);
   });
 
+  it("the README's test command is what CI runs", () => {
+    const readme = pages().get('README.md')!;
+    const first = shellBlocks(readme)[0]!.split('\n').map((line) => line.replace(/#.*$/, '').trim()).filter(Boolean);
+    const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => /^npm /.test(line));
+    expect(first).toContain(ci.join(' && '));
+    expect(first.some((line) => line.endsWith('npm start'))).toBe(true);
+  });
+
   it('the README stays a page a newcomer reads in a few minutes', () => {
     expect(pages().get('README.md')!.split('\n').length).toBeLessThan(300);
   });
