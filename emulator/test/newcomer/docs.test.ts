@@ -167,6 +167,21 @@ describe('links of the README and docs', () => {
     expect(broken).toEqual([]);
   });
 
+  it('every docs/ page the code, the CLI text, the Dockerfile, compose and CI name exists', () => {
+    const roots = ['emulator/src', 'emulator/test', 'emulator/scripts', 'testcontainers/src', 'testcontainers/test', 'sample-app/src', 'sample-app/test', 'contracts', 'bench'];
+    const files = [
+      ...roots.flatMap((dir) => (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).map((f) => join(dir, f))),
+      'emulator/Dockerfile', 'sample-app/Dockerfile', 'docker-compose.yml', '.ci/run', 'testcontainers/README.md',
+    ].filter((f) => /\.(ts|mts|cts|mjs|js|cjs|py|md)$|Dockerfile$|\.yml$|run$/.test(f) && !f.includes('node_modules') && !f.includes('dist/'));
+    const missing: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of text.matchAll(/\bdocs\/([a-z0-9-]+\.md)/g)) if (!existsSync(join(ROOT, 'docs', m[1]!))) missing.push(`${file}: docs/${m[1]}`);
+    }
+    expect(files.length).toBeGreaterThan(100);
+    expect(missing).toEqual([]);
+  });
+
   it('the README links every page of docs/ in its Documentation list', () => {
     const readme = pages().get('README.md')!;
     const list = readme.slice(readme.indexOf('\n## Documentation'));
