@@ -631,7 +631,7 @@ function installJsonParser(app: FastifyInstance): void {
 }
 
 /**
- * The config file's identity and access sections (docs/identity-config.md), validated before anything
+ * The config file's identity and access sections (docs/identities-and-credentials.md, docs/authorization.md), validated before anything
  * is opened; problems are ConfigErrors naming the field.
  */
 function parseIdentityConfig(config: EmulatorConfig, defaultClientSecret: string): AccessConfig & { principals: Principal[] } {

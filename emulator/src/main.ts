@@ -35,7 +35,7 @@ Options for start:
   --host H           address to listen on (default ${DEFAULTS.host}; 0.0.0.0 in containers)
   --data-dir D       where the database, CA and keys live (default ${DEFAULTS.dataDir} under the working directory)
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
-  --config F         JSON config file (vaults, seeded secrets, settings; see README)
+  --config F         JSON config file (vaults, seeded secrets, settings; see docs/cli-and-config.md)
   --strict-vaults    refuse vault names not created by config or the admin API
   --realistic        behave like the real service around its API: eventual consistency after deletes,
                      recovers and purges, and its request limits (docs/realistic-mode.md)

@@ -25,7 +25,7 @@ export const PROXY_READY_LINE = /HTTPS proxy +http:\/\//;
 /** The private address ranges (RFC 1918, RFC 4193) container networks and their gateways use. */
 export const PRIVATE_NETWORK_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
-/** The emulator's config file (see the README and docs/identity-config.md); checked by the emulator at start. */
+/** The emulator's config file (see docs/cli-and-config.md and docs/identities-and-credentials.md); checked by the emulator at start. */
 export interface EmulatorConfigFile {
   defaultVault?: string;
   vaults?: Array<{ name: string; secrets?: Array<{ name: string; value: string; [field: string]: unknown }>; [field: string]: unknown }>;

@@ -1,4 +1,4 @@
-// The `roleAssignments` and `accessPolicies` sections of the config file (docs/identity-config.md) and
+// The `roleAssignments` and `accessPolicies` sections of the config file (docs/authorization.md) and
 // the same shapes on the admin API. Without a `roleAssignments` section every configured principal holds
 // Key Vault Administrator at the root, so a fresh emulator works at once; declaring the section replaces
 // that default entirely.

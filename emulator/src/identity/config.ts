@@ -1,4 +1,4 @@
-// The `identities` section of the config file (docs/identity-config.md) and the same principal shapes
+// The `identities` section of the config file (docs/identities-and-credentials.md) and the same principal shapes
 // on the admin API: validated field by field, every problem reported with the path of the bad field.
 import {
   collisionIn,

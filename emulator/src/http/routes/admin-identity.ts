@@ -1,4 +1,4 @@
-// The admin API for identity and access (README "Identities and access"): principals, role
+// The admin API for identity and access (docs/admin-api.md, docs/identities-and-credentials.md): principals, role
 // assignments, access policies, built-in role definitions, tokens and federated assertions minted for a
 // principal, and the credential environment `kv-emulator env --as` prints. Same guard as the rest of
 // /_emulator/ (loopback, or the admin key). Changes are stored, so they survive a restart; entries the

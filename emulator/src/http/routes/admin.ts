@@ -1,4 +1,4 @@
-// The emulator's admin API under /_emulator/ (documented in the README): info, health, clock, vaults,
+// The emulator's admin API under /_emulator/ (docs/admin-api.md): info, health, clock, vaults,
 // reset, export and import. It answers loopback callers; from any other address it requires the admin
 // key (X-KV-Emulator-Admin-Key). A data-plane bearer token never opens it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
