@@ -5,19 +5,10 @@
 import { buildApp } from './app.js';
 import { ConnectionSecretSource } from './connection-secret.js';
 import { DatabaseHealth } from './database-health.js';
-import { settingsFrom, SettingsError, type Settings } from './settings.js';
+import { settingsFrom, settingsOrExit } from './settings.js';
 
 async function main(): Promise<void> {
-  let settings: Settings;
-  try {
-    settings = settingsFrom(process.env);
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const settings = settingsOrExit(settingsFrom);
   const source = new ConnectionSecretSource({ vaultUrl: settings.vaultUrl, secretName: settings.secretName });
   const app = buildApp({
     health: new DatabaseHealth({

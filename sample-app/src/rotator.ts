@@ -6,19 +6,10 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { buildEventEndpoint } from './event-endpoint.js';
 import { SecretRotator } from './rotation.js';
-import { rotatorSettingsFrom, SettingsError, type RotatorSettings } from './settings.js';
+import { rotatorSettingsFrom, settingsOrExit } from './settings.js';
 
 async function main(): Promise<void> {
-  let settings: RotatorSettings;
-  try {
-    settings = rotatorSettingsFrom(process.env);
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const settings = settingsOrExit(rotatorSettingsFrom);
   const vaultName = new URL(settings.vaultUrl).hostname.split('.')[0]!;
   const client = new SecretClient(settings.vaultUrl, new DefaultAzureCredential());
   // The rotator's log lines go through the app's logger once it exists.

@@ -53,16 +53,33 @@ export function vaultUrlFrom(env: NodeJS.ProcessEnv): string {
   throw new SettingsError('Set KEY_VAULT_NAME (the vault https://<name>.vault.azure.net) or KEY_VAULT_URL (the whole vault URL).');
 }
 
-export function settingsFrom(env: NodeJS.ProcessEnv): Settings {
+/** What both entry points read: the vault, the secret, where to listen, the database timeout, the log level. */
+function commonSettingsFrom(env: NodeJS.ProcessEnv): Omit<Settings, 'secretRefreshIntervalMs'> {
   return {
     vaultUrl: vaultUrlFrom(env),
     secretName: env.DB_SECRET_NAME?.trim() || 'db-connection-string',
     host: env.HOST?.trim() || '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    secretRefreshIntervalMs: integer(env, 'SECRET_REFRESH_INTERVAL_MS', 10_000, 0, 86_400_000),
     databaseTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5_000, 100, 600_000),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
+}
+
+export function settingsFrom(env: NodeJS.ProcessEnv): Settings {
+  return { ...commonSettingsFrom(env), secretRefreshIntervalMs: integer(env, 'SECRET_REFRESH_INTERVAL_MS', 10_000, 0, 86_400_000) };
+}
+
+/** `read(process.env)`, or the settings problem on stderr and exit status 2. */
+export function settingsOrExit<T>(read: (env: NodeJS.ProcessEnv) => T): T {
+  try {
+    return read(process.env);
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
 }
 
 /** The rotator's settings (second entry point, `rotator`): the same vault and secret variables as the app. */
@@ -80,13 +97,8 @@ export interface RotatorSettings {
 
 export function rotatorSettingsFrom(env: NodeJS.ProcessEnv): RotatorSettings {
   return {
-    vaultUrl: vaultUrlFrom(env),
-    secretName: env.DB_SECRET_NAME?.trim() || 'db-connection-string',
-    host: env.HOST?.trim() || '0.0.0.0',
-    port: integer(env, 'PORT', 8080, 0, 65535),
+    ...commonSettingsFrom(env),
     // More than the 30 days of SecretNearExpiry, or every new version would be near its expiry at once.
     validityDays: integer(env, 'ROTATION_VALIDITY_DAYS', 60, 31, 3650),
-    databaseTimeoutMs: integer(env, 'DB_TIMEOUT_MS', 5_000, 100, 600_000),
-    logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
 }

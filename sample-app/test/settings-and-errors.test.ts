@@ -1,9 +1,11 @@
 // The app's settings from the environment, and how Key Vault failures are put into words.
 import { CredentialUnavailableError } from '@azure/identity';
 import { RestError } from '@azure/keyvault-secrets';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '../src/connection-secret.js';
-import { settingsFrom, SettingsError } from '../src/settings.js';
+import { rotatorSettingsFrom, settingsFrom, SettingsError } from '../src/settings.js';
 
 describe('settings', () => {
   it('turns KEY_VAULT_NAME into the Azure vault URL, with defaults for the rest', () => {
@@ -31,6 +33,33 @@ describe('settings', () => {
     expect(() => settingsFrom({ KEY_VAULT_URL: 'http://health.vault.azure.net' })).toThrow(/must be an https:\/\/ URL/);
     expect(() => settingsFrom({ KEY_VAULT_NAME: 'health', PORT: 'eighty' })).toThrow("PORT must be a whole number from 0 to 65535, got 'eighty'.");
   });
+});
+
+describe('the rotator\'s settings', () => {
+  it('shares the app\'s vault, secret and listening settings, and bounds the validity above the 30 days of SecretNearExpiry', () => {
+    expect(rotatorSettingsFrom({ KEY_VAULT_URL: 'https://kv.vault.azure.net', PORT: '9000' })).toEqual({
+      vaultUrl: 'https://kv.vault.azure.net',
+      secretName: 'db-connection-string',
+      host: '0.0.0.0',
+      port: 9000,
+      validityDays: 60,
+      databaseTimeoutMs: 5_000,
+      logLevel: 'info',
+    });
+    expect(() => rotatorSettingsFrom({ KEY_VAULT_NAME: 'kv', ROTATION_VALIDITY_DAYS: '30' })).toThrow(SettingsError);
+  });
+});
+
+describe('both processes, started with bad settings', () => {
+  for (const entry of ['main.js', 'rotator.js']) {
+    it(`${entry} says what is wrong on stderr and exits 2`, () => {
+      const script = fileURLToPath(new URL(`../dist/${entry}`, import.meta.url));
+      const env = { PATH: process.env.PATH ?? '', KEY_VAULT_NAME: 'health-kv', PORT: 'eighty' };
+      const run = spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 30_000 });
+      expect(run.status).toBe(2);
+      expect(run.stderr.trim()).toBe("PORT must be a whole number from 0 to 65535, got 'eighty'.");
+    });
+  }
 });
 
 describe('Key Vault failures in words', () => {
