@@ -235,6 +235,7 @@ function banner(
     `  IMDS              ${origin}/metadata/identity/oauth2/token (${config.imdsAllowedSources.length === 0 ? 'loopback callers only' : `loopback and ${config.imdsAllowedSources.join(', ')}`})`,
     `  Entra authority   ${origin}/${facts.tenantId} (tenant form) and ${origin}/adfs (AD FS form)`,
     `  Admin API         ${origin}/_emulator/ (loopback, or the ${ADMIN_KEY_HEADER} header)`,
+    `  Dashboard         ${origin}/_emulator/ui  (vaults, identities, clock, events, the live audit log; in a terminal: kv-emulator logs --follow)`,
     ...(realism ? [`  Realism           ${realism}  (${origin}/_emulator/realism)`] : []),
     facts.proxyUrl
       ? `  HTTPS proxy       ${facts.proxyUrl}  (answers for *.vault.azure.net, login.microsoftonline.com...; other hosts ${facts.proxyPassthrough ? 'tunnelled' : 'refused'})`

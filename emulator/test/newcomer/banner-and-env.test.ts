@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import https from 'node:https';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,21 @@ describe('the banner', () => {
     const printed = await runPrinted(line);
     expect(printed.code, printed.stderr).toBe(0);
     expect(printed.stdout).toContain(`export AZURE_KEYVAULT_URL='https://default.vault.localhost:${installed.port}'`);
+  });
+
+  it('names the dashboard, and the dashboard answers there', async () => {
+    const out = installed.output();
+    const match = /^  Dashboard {9}(https:\/\/\S+)  \(/m.exec(out);
+    expect(match, out).not.toBeNull();
+    expect(match![1]).toBe(`https://localhost:${installed.port}/_emulator/ui`);
+    const page = await new Promise<{ status: number; type: string }>((resolve, reject) => {
+      https.get(match![1]!, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) }));
+      }).on('error', reject);
+    });
+    expect(page.status).toBe(200);
+    expect(page.type).toMatch(/^text\/html/);
   });
 
   it('started through npm, tells the user the npx form that never fetches a package', () => {
