@@ -10,7 +10,7 @@ import { cannotMount, mountTmpfs, withKeys, type Mounted } from '../hardening/su
 import { runCli, startCli, tempDir } from './support.js';
 
 const mountProblem = cannotMount();
-if (mountProblem) console.log(`[docs] starts on a read-only data directory not tested: ${mountProblem}`);
+if (mountProblem) console.log(`[docs] starts on a read-only data directory skipped: ${mountProblem}`);
 
 describe.skipIf(mountProblem !== undefined)('docs/storage-failures.md: starting on a read-only data directory', () => {
   let mounted: Mounted;
