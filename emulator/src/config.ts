@@ -119,6 +119,9 @@ export const DEFAULTS: EmulatorConfig = {
   proxy: { passthrough: true },
 };
 
+/** The levels of `logLevel`, `--log-level` and `KV_EMULATOR_LOG_LEVEL`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** The proxy's port when none is configured. */
 export const DEFAULT_PROXY_PORT = 8444;
 
@@ -405,7 +408,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Emu
   if (realistic !== undefined) result.realistic = realistic;
   if (env.KV_EMULATOR_BACKUP_KEY) result.backupKey = env.KV_EMULATOR_BACKUP_KEY;
   if (env.KV_EMULATOR_ADMIN_KEY) result.adminKey = env.KV_EMULATOR_ADMIN_KEY;
-  if (env.KV_EMULATOR_LOG_LEVEL) result.logLevel = env.KV_EMULATOR_LOG_LEVEL as EmulatorConfig['logLevel'];
+  if (env.KV_EMULATOR_LOG_LEVEL) {
+    // Unchecked, a mistyped level reached the logger and ended the start with a stack trace.
+    if (!(LOG_LEVELS as readonly string[]).includes(env.KV_EMULATOR_LOG_LEVEL)) {
+      throw new ConfigError(`KV_EMULATOR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${env.KV_EMULATOR_LOG_LEVEL}'.`);
+    }
+    result.logLevel = env.KV_EMULATOR_LOG_LEVEL as EmulatorConfig['logLevel'];
+  }
   if (env.KV_EMULATOR_PROXY_PORT) result.proxyPort = parseProxyPort(env.KV_EMULATOR_PROXY_PORT, 'KV_EMULATOR_PROXY_PORT');
   if (env.KV_EMULATOR_TENANT_ID) {
     if (!GUID.test(env.KV_EMULATOR_TENANT_ID)) throw new ConfigError(`KV_EMULATOR_TENANT_ID must be a GUID, got '${env.KV_EMULATOR_TENANT_ID}'.`);

@@ -137,7 +137,9 @@ async function start(args: string[]): Promise<number> {
     const storage = dataDir === undefined ? undefined : startFailure(error, dataDir);
     if (storage) {
       process.stderr.write(`kv-emulator: ${storage}\n`);
-      return 1;
+      // At once: a token-signing key still being generated would otherwise fail to be written to that
+      // storage when it is done, and add a warning after the one line.
+      process.exit(1);
     }
     throw error;
   }
