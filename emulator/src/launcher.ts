@@ -1,5 +1,5 @@
 // The kv-emulator command's entry, dist/cli.mjs (scripts/bundle.mjs): it runs the bundled emulator,
-// dist/cli.cjs, from V8's code cache when there is one. Compiling the 2 MB bundle took about 34 ms of a
+// dist/cli.cjs, from V8's code cache when there is one. Compiling the bundle (under 2 MB) took about 34 ms of a
 // start; reading the cache takes about 11, and the functions a start runs come compiled.
 // - The cache, dist/cli.cjs.cache, starts with a SHA-256 of the bundle it was made from. V8 checks only the
 //   length of the source, so a rebuilt bundle of the same length would otherwise run stale code.

@@ -36,7 +36,7 @@ Options for start:
   --data-dir D       where the database, CA and keys live (default ${DEFAULTS.dataDir} under the working directory)
   --in-memory        keep no data on disk (reuses the data directory's CA and keys if present)
   --config F         JSON config file (vaults, seeded secrets, settings; see docs/cli-and-config.md)
-  --strict-vaults    refuse vault names not created by config or the admin API
+  --strict-vaults    refuse vault names not created by config, the admin API or the management plane
   --realistic        behave like the real service around its API: eventual consistency after deletes,
                      recovers and purges, and its request limits (docs/realistic-mode.md)
   --imds-allowed-sources R   address ranges besides loopback the IMDS token endpoint answers,
@@ -437,7 +437,8 @@ async function env(args: string[]): Promise<number> {
   }
   const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
   const lines = vars.map(([k, v]) =>
-    format === 'powershell' ? `$env:${k} = "${v.replaceAll('"', '`"')}"` : format === 'dotenv' ? `${k}=${JSON.stringify(v)}` : `export ${k}=${quote(v)}`,
+    // PowerShell: single quotes, in which nothing ($, `) is expanded; a quote is doubled.
+    format === 'powershell' ? `$env:${k} = '${v.replaceAll("'", "''")}'` : format === 'dotenv' ? `${k}=${JSON.stringify(v)}` : `export ${k}=${quote(v)}`,
   );
   // Variables of another credential left in the shell would take precedence in DefaultAzureCredential.
   if (format !== 'dotenv') {

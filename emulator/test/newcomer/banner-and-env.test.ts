@@ -69,6 +69,17 @@ describe('the banner', () => {
     expect(page.type).toMatch(/^text\/html/);
   });
 
+  it('env --format powershell quotes every value in single quotes, where PowerShell expands nothing', async () => {
+    const ran = await runCli(['env', '--url', `https://localhost:${installed.port}`, '--format', 'powershell']);
+    expect(ran.code, ran.stderr).toBe(0);
+    const lines = ran.stdout.trim().split('\n');
+    const sets = lines.filter((line) => line.startsWith('$env:'));
+    expect(sets.length).toBeGreaterThan(5);
+    for (const line of sets) expect(line).toMatch(/^\$env:[A-Z_]+ = '(?:[^']|'')*'$/);
+    expect(sets).toContain(`$env:AZURE_KEYVAULT_URL = 'https://default.vault.localhost:${installed.port}'`);
+    for (const line of lines.filter((l) => !l.startsWith('$env:'))) expect(line).toMatch(/^Remove-Item Env:[A-Z_]+ -ErrorAction SilentlyContinue$/);
+  });
+
   it('started through npm, tells the user the npx form that never fetches a package', () => {
     const out = throughNpm.output();
     expect(shellLine(out)).toBe(`npx --no-install kv-emulator env --url https://localhost:${throughNpm.port}`);
