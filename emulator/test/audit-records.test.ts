@@ -347,6 +347,13 @@ describe.skipIf(parserMissing !== undefined)('GET /_emulator/metrics', () => {
     expect(value('ServiceApiLatency_count', { vault, ActivityName: 'SecretGet', StatusCode: '200' })).toBe(3);
     expect(value('ServiceApiLatency_bucket', { vault, ActivityName: 'SecretGet', StatusCode: '200', le: '+Inf' })).toBe(3);
     expect(value('ServiceApiLatency_sum', { vault, ActivityName: 'SecretGet', StatusCode: '200' })).toBeGreaterThan(0);
+    // Buckets are cumulative, in order, ending with every observation.
+    const buckets = family('ServiceApiLatency')
+      .samples.filter((m) => m.name === 'ServiceApiLatency_bucket' && m.labels.vault === vault && m.labels.ActivityName === 'SecretGet' && m.labels.StatusCode === '200')
+      .map((m) => [m.labels.le, m.value] as const);
+    expect(buckets.map(([le]) => le)).toEqual(['1', '2', '5', '10', '25', '50', '100', '250', '500', '1000', '2500', '5000', '10000', '+Inf']);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]![1]).toBeGreaterThanOrEqual(buckets[i - 1]![1]);
+    expect(buckets.find(([le]) => le === '10000')![1]).toBe(3);
     expect(family('Availability').type).toBe('gauge');
     expect(value('Availability', { vault, ActivityName: 'SecretGet' })).toBe(100);
     expect(value('SaturationShoebox', { vault })).toBeCloseTo((100 * 6) / 4000, 5);
