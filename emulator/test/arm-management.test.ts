@@ -4,7 +4,7 @@
 // definitions, ARM's authorization by the same role assignments, and the one state: what ARM changes, the
 // data plane does at once. Exact bodies are ARM's (errors.ts cites which are observed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testEmulator, type TestEmulator } from './support/harness.js';
+import { injectAdmin, injectJson, testEmulator, type InjectOptions, type Reply, type TestEmulator } from './support/harness.js';
 
 let emu: TestEmulator;
 const SUB = '00000000-0000-4000-8000-00000000e1a7';
@@ -16,31 +16,14 @@ const SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
 const KV_CONTRIBUTOR = 'f25e0fa2-a7c8-4377-a976-54943a77a395';
 const DATA_ACCESS_ADMIN = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
 
-type Reply = { status: number; headers: Record<string, unknown>; body: any };
 
 beforeAll(async () => {
   emu = await testEmulator();
 });
 afterAll(() => emu.app.close());
 
-async function request(method: string, url: string, options: { token?: string; body?: unknown; host?: string; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { host: options.host ?? 'localhost:8443', ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  if (payload !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await emu.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
-  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
-}
-
-async function admin(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await emu.app.inject({
-    method: method as 'GET',
-    url: `/_emulator${path}`,
-    ...(body !== undefined && { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-  return res.body ? JSON.parse(res.body) : undefined;
-}
+const request = (method: string, url: string, options: InjectOptions = {}): Promise<Reply> => injectJson(emu, method, url, options);
+const admin = (method: string, path: string, body?: unknown): Promise<any> => injectAdmin(emu, method, path, body);
 
 interface Principal {
   name: string;

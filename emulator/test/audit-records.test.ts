@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigObject } from '../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testEmulator, type TestEmulator } from './support/harness.js';
+import { injectJson, testEmulator, type InjectOptions, type Reply, type TestEmulator } from './support/harness.js';
 import { parsePrometheus, prometheusParserMissing } from './support/prometheus.js';
 
 let emu: TestEmulator;
@@ -21,18 +21,10 @@ beforeAll(async () => {
 });
 afterAll(() => emu.app.close());
 
-type Reply = { status: number; headers: Record<string, unknown>; body: any };
 
-async function call(method: string, url: string, options: { token?: string; host?: string; body?: unknown; id?: string; agent?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { host: options.host ?? HOST };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.id) headers['x-ms-client-request-id'] = options.id;
-  if (options.agent) headers['user-agent'] = options.agent;
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  if (payload !== undefined) headers['content-type'] = 'application/json';
-  const res = await emu.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
-  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
-}
+/** A data-plane request; `id` is the client request id, `agent` the user agent. */
+const call = (method: string, url: string, options: InjectOptions & { id?: string; agent?: string } = {}): Promise<Reply> =>
+  injectJson(emu, method, url, { ...options, headers: { ...(options.id && { 'x-ms-client-request-id': options.id }), ...(options.agent && { 'user-agent': options.agent }) } }, HOST);
 
 async function admin(method: string, path: string, body?: unknown): Promise<Reply> {
   const res = await emu.app.inject({

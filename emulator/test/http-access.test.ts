@@ -5,7 +5,7 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValid } from './support/openapi.js';
-import { testEmulator, type TestEmulator } from './support/harness.js';
+import { injectAdmin, injectJson, testEmulator, type InjectOptions, type Reply, type TestEmulator } from './support/harness.js';
 
 let emu: TestEmulator;
 const V = 'api-version=7.6';
@@ -16,26 +16,9 @@ beforeAll(async () => {
 });
 afterAll(() => emu.app.close());
 
-type Reply = { status: number; headers: Record<string, unknown>; body: any };
 
-async function call(method: string, url: string, options: { token?: string; host?: string; body?: unknown; raw?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { host: options.host ?? 'access.vault.azure.net' };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  if (payload !== undefined) headers['content-type'] = 'application/json';
-  const res = await emu.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
-  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
-}
-
-async function adminCall(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await emu.app.inject({
-    method: method as 'GET',
-    url: `/_emulator${path}`,
-    ...(body !== undefined && { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-  return res.body ? JSON.parse(res.body) : undefined;
-}
+const call = (method: string, url: string, options: InjectOptions = {}): Promise<Reply> => injectJson(emu, method, url, options, 'access.vault.azure.net');
+const adminCall = (method: string, path: string, body?: unknown): Promise<any> => injectAdmin(emu, method, path, body);
 
 async function principal(name: string, kind = 'servicePrincipal'): Promise<{ objectId: string; clientId: string }> {
   return adminCall('PUT', `/identities/${name}`, { kind, ...(kind === 'servicePrincipal' && { clientSecret: `secret-${name}` }) });

@@ -37,3 +37,45 @@ export async function testEmulator(config: Partial<EmulatorConfig> = {}, options
     },
   };
 }
+
+/** What a request answered: its status, headers and body (parsed as JSON when there is one). */
+export interface Reply {
+  status: number;
+  headers: Record<string, unknown>;
+  body: any;
+}
+
+export interface InjectOptions {
+  token?: string;
+  host?: string;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as it is, instead of `body`. */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A request to the emulator in-process (Fastify's inject), as a client sends it: a Host header (the
+ * vault it names), a bearer token, a JSON body (content-type application/json unless `headers` says
+ * otherwise).
+ */
+export async function injectJson(emu: Emulator, method: string, url: string, options: InjectOptions = {}, defaultHost = 'localhost:8443'): Promise<Reply> {
+  const headers: Record<string, string> = { host: options.host ?? defaultHost, ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  if (payload !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await emu.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
+  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
+}
+
+/** An admin API call in-process (`path` after /_emulator); an answer of 300 or more throws. */
+export async function injectAdmin(emu: Emulator, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await emu.app.inject({
+    method: method as 'GET',
+    url: `/_emulator${path}`,
+    ...(body !== undefined && { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
+  return res.body ? JSON.parse(res.body) : undefined;
+}
