@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { ConnectionSecretSource } from './connection-secret.js';
 import { DatabaseHealth } from './database-health.js';
 import { settingsFrom, settingsOrExit } from './settings.js';
+import { stopOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   const settings = settingsOrExit(settingsFrom);
@@ -23,17 +24,7 @@ async function main(): Promise<void> {
   app.log.info(`Health endpoint ready; connection string from the ${source.description}.`);
   void app.inject({ method: 'GET', url: '/' });
 
-  const stop = (signal: string) => {
-    app.log.info(`${signal}: stopping.`);
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(app);
 }
 
 main().catch((error: unknown) => {

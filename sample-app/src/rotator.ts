@@ -7,6 +7,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { buildEventEndpoint } from './event-endpoint.js';
 import { SecretRotator } from './rotation.js';
 import { rotatorSettingsFrom, settingsOrExit } from './settings.js';
+import { stopOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   const settings = settingsOrExit(rotatorSettingsFrom);
@@ -19,17 +20,7 @@ async function main(): Promise<void> {
   await app.listen({ host: settings.host, port: settings.port });
   app.log.info(`Rotator ready: POST /api/events rotates the secret '${settings.secretName}' in ${settings.vaultUrl} on SecretNearExpiry and SecretExpired.`);
 
-  const stop = (signal: string) => {
-    app.log.info(`${signal}: stopping.`);
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(app);
 }
 
 main().catch((error: unknown) => {
