@@ -4,6 +4,8 @@
 //   1. every request: request id, the echo of x-ms-client-request-id, the headers every Key Vault
 //      response carries (spec §4), and the request context (origin, addressed vault, the route's surface
 //      and permission, read once).
+//   1a. admin routes (surface 'admin'): only loopback callers, or callers with the admin key
+//      (http/routes/admin.ts adminAccess), get further;
 //   2. data plane only: the bearer-token check, before body parsing, so the SDK's body-less challenge
 //      probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check;
 //   3. then the data-plane steps, in order (http/network-rules.ts: the vault's firewall, public network
@@ -95,6 +97,8 @@ export interface PipelineOptions {
    * the claims, synchronously for a token seen before, or a promise of them; throws or rejects to answer.
    */
   management?: (authorization: string | undefined, origin: string) => TokenClaims | Promise<TokenClaims>;
+  /** Who may call the admin API (http/routes/admin.ts adminAccess): the error to answer an admin request with, if any. */
+  admin?: (request: FastifyRequest) => KvError | undefined;
 }
 
 /**
@@ -281,6 +285,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
       permission: config?.permission,
       vault: () => (vault ??= options.vaults.resolve(vaultName)),
     };
+    if (surface === 'admin') return done(options.admin?.(request));
     if (surface !== 'data') return done();
 
     const challenge = () => challengeHeader(request, tokens.tenantId);
