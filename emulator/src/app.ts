@@ -40,7 +40,7 @@ import { realismStep } from './http/realism.js';
 import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { realismRoutes } from './http/routes/admin-realism.js';
 import { installDurableAnswers, installPipeline, notFoundError } from './http/pipeline.js';
-import { adminRoutes } from './http/routes/admin.js';
+import { adminAccess, adminRoutes } from './http/routes/admin.js';
 import { adminEventRoutes } from './http/routes/admin-events.js';
 import { adminLogRoutes } from './http/routes/admin-logs.js';
 import { adminSecretRoutes } from './http/routes/admin-secrets.js';
@@ -435,6 +435,7 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
     region: config.region,
     serviceVersion: SERVICE_VERSION,
     management: managementAuthentication(tokens),
+    admin: adminAccess(material.adminKey),
     steps: [
       networkRulesStep({ rules: new NetworkRules(networkConfig), region: config.region }),
       authorizationStep({ access, region: config.region, location }),
@@ -490,7 +491,6 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   adminNetworkRoutes(app, { config: networkConfig, endpoints: () => listeners?.endpoints ?? [] });
   managementRoutes(app, arm);
   adminRoutes(app, {
-    adminKey: material.adminKey,
     clock,
     vaults,
     secrets,

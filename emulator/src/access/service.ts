@@ -1,6 +1,9 @@
 // Role assignments and access policies of the emulator, kept in memory for the per-request check and
 // written through to the store. Config-declared entries are re-applied at each start; entries made
 // through the admin API persist until deleted.
+// Decisions are kept until the next change of assignments or policies: a client repeats the same
+// operation on the same secrets with the same token, and a decision is a function of those and of what
+// is granted (the built-in roles never change).
 import { errors } from '../errors.js';
 import { authorize, type AccessPolicy, type Caller, type Decision, type RoleAssignment } from './evaluate.js';
 import type { Operation, SecretPermission } from './operations.js';
@@ -17,6 +20,8 @@ export class AccessControl {
   private assignments = new Map<string, AssignmentView>();
   private byPrincipal = new Map<string, RoleAssignment[]>();
   private policies = new Map<string, StoredPolicy>();
+  /** Decisions made since the last change, by request (vault, resource group, model, operation, secret, caller). */
+  private readonly decisions = new Map<string, Decision>();
 
   constructor(
     private readonly repository: AccessRepository,
@@ -42,6 +47,18 @@ export class AccessControl {
   }
 
   authorize(input: { vault: string; resourceGroup?: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
+    // Only the caller's object id takes part in a decision (access/evaluate.ts).
+    const key = `${input.vault}\u0000${input.resourceGroup ?? ''}\u0000${input.permissionModel}\u0000${input.operation}\u0000${input.secretName ?? ''}\u0000${input.caller.oid}`;
+    let decision = this.decisions.get(key);
+    if (decision === undefined) {
+      if (this.decisions.size >= MAX_DECISIONS) this.decisions.clear();
+      decision = Object.freeze(this.decide(input));
+      this.decisions.set(key, decision);
+    }
+    return decision;
+  }
+
+  private decide(input: { vault: string; resourceGroup?: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
     const oid = input.caller.oid.toLowerCase();
     const policy: AccessPolicy | undefined = input.permissionModel === 'accessPolicy' ? this.policies.get(policyKey(input.vault, oid)) : undefined;
     return authorize({
@@ -104,6 +121,7 @@ export class AccessControl {
     this.events?.accessPolicyChanged(policy.vault);
     this.repository.upsertPolicy(policy);
     this.policies.set(policyKey(vault, principalId), policy);
+    this.decisions.clear();
     return policy;
   }
 
@@ -113,6 +131,7 @@ export class AccessControl {
     this.events?.accessPolicyChanged(vault.toLowerCase());
     this.repository.deletePolicy(vault.toLowerCase(), principalId.toLowerCase());
     this.policies.delete(key);
+    this.decisions.clear();
     return true;
   }
 
@@ -124,6 +143,7 @@ export class AccessControl {
   }
 
   private index(): void {
+    this.decisions.clear();
     const byPrincipal = new Map<string, RoleAssignment[]>();
     for (const a of this.assignments.values()) {
       const role = findRole(a.roleId);
@@ -135,6 +155,9 @@ export class AccessControl {
     this.byPrincipal = byPrincipal;
   }
 }
+
+/** Decisions kept at most (a client with many secrets starts the cache over). */
+const MAX_DECISIONS = 10_000;
 
 function view(a: StoredAssignment): AssignmentView {
   const parsed = parseScope(a.scope);

@@ -135,8 +135,20 @@ export function resultSignatureOf(status: number): string {
 /** Queries made only of kept parameters (the common case) are kept as they are without being taken apart. */
 const ONLY_KEPT = /^(?:(?:api(?:-|%2d)version|maxresults|%24skiptoken|\$skiptoken|outcontenttype)=[^&]*(?:&|$))*$/i;
 
+/** The last URL sanitized and its answer: a client sends the same URL again and again. */
+let lastUrl = '';
+let lastSanitized = '';
+
 /** Path and query with the values of unknown query parameters replaced. */
 export function sanitizedUrl(url: string): string {
+  if (url === lastUrl) return lastSanitized;
+  const sanitized = sanitize(url);
+  lastUrl = url;
+  lastSanitized = sanitized;
+  return sanitized;
+}
+
+function sanitize(url: string): string {
   const mark = url.indexOf('?');
   if (mark < 0 || ONLY_KEPT.test(url.slice(mark + 1))) return url;
   const parts = url

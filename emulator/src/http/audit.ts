@@ -15,7 +15,7 @@ import type { AuditLog, NewAuditRow } from '../audit/log.js';
 import type { ServiceMetrics } from '../audit/metrics.js';
 import { identityClaimsText, managementIdentityClaimsText, MANAGEMENT_CLIENT_INFO, sanitizedUrl, tlsVersionName } from '../audit/record.js';
 import { clientAddressOf } from './connections.js';
-import { vaultNameFromHost, type Permission, type Surface } from './pipeline.js';
+import { vaultNameFromHost, type Permission, type RouteConfig, type Surface } from './pipeline.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -136,19 +136,20 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const config = request.routeOptions.config as { surface?: Surface; auditOperation?: string; audit?: boolean } | undefined;
-    const surface = request.kv?.surface ?? config?.surface ?? 'data';
+    const kv = request.kv as FastifyRequest['kv'] | null;
+    const config = kv ? kv.config : (request.routeOptions.config as RouteConfig | undefined);
+    const surface = kv?.surface ?? config?.surface ?? 'data';
     const status = reply.statusCode;
     const durationMs = reply.elapsedTime;
     if (surface === 'data') {
-      const vault = request.kv?.vaultName ?? vaultNameFromHost(request.headers.host, options.defaultVault);
+      const vault = kv?.vaultName ?? vaultNameFromHost(request.headers.host, options.defaultVault);
       const operationName = status === 401 ? 'Authentication' : (config?.auditOperation ?? 'Unknown');
       metrics.observe({ vault, operationName, status, durationMs });
     } else if (surface === 'admin') {
       if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') {
         if (config?.audit !== true) return done();
       }
-    } else if (config?.auditOperation === undefined && request.kv?.vaultOperation === undefined) {
+    } else if (config?.auditOperation === undefined && kv?.vaultOperation === undefined) {
       return done();
     }
     record({ request, status, durationMs, time: Date.now(), tlsVersion: tlsVersionOf(request) });
@@ -182,11 +183,10 @@ function identityTextOf(claims: Record<string, unknown>): string | undefined {
 export function auditRowBuilder(options: { defaultVault: string; resourceGroupOf?: (vault: string) => string | undefined }): (answered: Answered) => NewAuditRow {
   return ({ request, status, durationMs, time, tlsVersion }) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
-    const routeOptions = request.routeOptions;
-    const config = (routeOptions?.config ?? {}) as { surface?: Surface; auditOperation?: string };
+    const config: RouteConfig = (kv ? kv.config : (request.routeOptions?.config as RouteConfig | undefined)) ?? {};
     const surface = kv?.surface ?? config.surface ?? 'data';
     const params = (request.params ?? {}) as Record<string, string | undefined>;
-    const routeUrl = routeOptions?.url ?? '';
+    const routeUrl = config.url ?? '';
     let vault: string | undefined;
     let objectPath: string | undefined;
     let operation: string;

@@ -4,6 +4,8 @@
 //   1. every request: request id, the echo of x-ms-client-request-id, the headers every Key Vault
 //      response carries (spec §4), and the request context (origin, addressed vault, the route's surface
 //      and permission, read once).
+//   1a. admin routes (surface 'admin'): only loopback callers, or callers with the admin key
+//      (http/routes/admin.ts adminAccess), get further;
 //   2. data plane only: the bearer-token check, before body parsing, so the SDK's body-less challenge
 //      probe gets its 401 + WWW-Authenticate (spec §1.8, §9.1); then the api-version check;
 //   3. then the data-plane steps, in order (http/network-rules.ts: the vault's firewall, public network
@@ -49,6 +51,11 @@ export interface RequestContext {
   surface: Surface;
   /** What a data-plane route needs the caller to be allowed to do. */
   permission: Permission | undefined;
+  /**
+   * The route's config (Fastify's request.routeOptions, read once: that getter makes a new object at
+   * every read); undefined for a path no route matched.
+   */
+  config: RouteConfig | undefined;
   claims?: TokenClaims;
   /** How the access check came out, once it ran (http/authorization.ts); audit records read it. */
   decision?: { model: 'rbac' | 'accessPolicy'; allowed: boolean; assignmentId?: string };
@@ -65,6 +72,15 @@ export interface VaultOperation {
   resourceGroup: string;
   /** The vault's URI as the caller is shown it (the record's properties.id). */
   vaultUri: string;
+}
+
+/** What the pipeline and the audit hooks read of a route's config (Fastify adds the route's url and method). */
+export interface RouteConfig {
+  surface?: Surface;
+  permission?: Permission;
+  auditOperation?: string;
+  audit?: boolean;
+  url?: string;
 }
 
 declare module 'fastify' {
@@ -95,6 +111,8 @@ export interface PipelineOptions {
    * the claims, synchronously for a token seen before, or a promise of them; throws or rejects to answer.
    */
   management?: (authorization: string | undefined, origin: string) => TokenClaims | Promise<TokenClaims>;
+  /** Who may call the admin API (http/routes/admin.ts adminAccess): the error to answer an admin request with, if any. */
+  admin?: (request: FastifyRequest) => KvError | undefined;
 }
 
 /**
@@ -145,7 +163,7 @@ export function challengeHeader(request: FastifyRequest, tenantId: string): stri
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export function surfaceOf(request: FastifyRequest): Surface {
-  return request.kv?.surface ?? request.routeOptions.config?.surface ?? 'data';
+  return request.kv?.surface ?? (request.routeOptions.config as RouteConfig | undefined)?.surface ?? 'data';
 }
 
 /** x-ms-keyvault-network-info names the caller's address (network/evaluate.ts); computed once per connection. */
@@ -191,7 +209,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   const { tokens, steps } = options;
 
   /** ARM's request headers, then its bearer check; the route does the rest (arm/routes/). */
-  const authenticateManagement = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
+  const authenticateManagement = (request: FastifyRequest, config: RouteConfig | undefined, done: HookHandlerDoneFunction): void => {
     const origin = originOf(request);
     request.kv = {
       origin,
@@ -199,6 +217,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
       apiVersion: '',
       surface: 'arm',
       permission: undefined,
+      config,
       vault: () => {
         throw errors.notFound('The management plane addresses vaults by resource id.');
       },
@@ -248,7 +267,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
 
   app.addHook('onRequest', (request, reply, done) => {
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') return done(errors.missingHost());
-    const config = request.routeOptions.config;
+    const config = request.routeOptions.config as RouteConfig | undefined;
     const surface = config?.surface ?? 'data';
     const clientRequestId = request.headers['x-ms-client-request-id'];
     reply.header('cache-control', 'no-cache');
@@ -256,7 +275,7 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
     reply.header('expires', '-1');
     reply.header('x-ms-request-id', request.id);
     if (typeof clientRequestId === 'string') reply.header('x-ms-client-request-id', clientRequestId);
-    if (surface === 'arm') return authenticateManagement(request, done);
+    if (surface === 'arm') return authenticateManagement(request, config, done);
     reply.headers({
       'x-ms-keyvault-region': options.region,
       'x-ms-keyvault-service-version': options.serviceVersion,
@@ -279,8 +298,10 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
       apiVersion: '',
       surface,
       permission: config?.permission,
+      config,
       vault: () => (vault ??= options.vaults.resolve(vaultName)),
     };
+    if (surface === 'admin') return done(options.admin?.(request));
     if (surface !== 'data') return done();
 
     const challenge = () => challengeHeader(request, tokens.tenantId);

@@ -54,6 +54,22 @@ const MAX_STRINGS = 10_000;
 
 const clean = (value: string) => (/[\u001e\u001f]/.test(value) ? value.replace(/[\u001e\u001f]/g, '') : value);
 
+/**
+ * `clean` for a field that holds the same value row after row (a client's api-version, its address): the
+ * last value and its clean form are kept.
+ */
+function cleaner(): (value: string) => string {
+  let last = '';
+  let lastClean = '';
+  return (value) => {
+    if (value !== last) {
+      last = value;
+      lastClean = clean(value);
+    }
+    return lastClean;
+  };
+}
+
 /** The long values that repeat from request to request, kept once each (audit_strings). */
 class Strings {
   private readonly ids = new Map<string, number>();
@@ -81,6 +97,9 @@ class Strings {
 
   /** The value as the details column holds it: a reference, or the value itself once the table is full. */
   encode(value: string): string {
+    // A value found as it is holds no separator (only clean values are kept).
+    const found = this.ids.get(value);
+    if (found !== undefined) return REFERENCE + found;
     const clean_ = clean(value);
     let id = this.ids.get(clean_);
     if (id === undefined) {
@@ -133,23 +152,46 @@ class Strings {
   }
 }
 
-function detailsOf(row: NewAuditRow, strings: Strings): string {
-  return [
-    String(Math.round(row.durationMs * 100) / 100),
-    clean(row.apiVersion),
-    strings.encode(row.origin),
-    strings.encode(row.url),
-    row.objectPath === undefined ? '' : clean(row.objectPath),
-    clean(row.callerIp),
-    row.userAgent === undefined ? '' : strings.encode(row.userAgent),
-    row.identity === undefined ? '' : strings.encode(row.identity),
-    row.decision ?? '',
-    row.allowed === undefined ? '' : row.allowed ? '1' : '0',
-    row.assignmentId === undefined ? '' : strings.encode(row.assignmentId),
-    row.errorBody === undefined ? '' : clean(row.errorBody),
-    row.tlsVersion ?? '',
-    row.resourceGroup === undefined ? '' : clean(row.resourceGroup),
-  ].join(SEPARATOR);
+const S = SEPARATOR;
+
+/** The details column of a row (DETAILS, in order). */
+function detailsOf(row: NewAuditRow, strings: Strings, cleaned: Cleaners): string {
+  return (
+    String(Math.round(row.durationMs * 100) / 100) +
+    S +
+    cleaned.apiVersion(row.apiVersion) +
+    S +
+    strings.encode(row.origin) +
+    S +
+    strings.encode(row.url) +
+    S +
+    (row.objectPath === undefined ? '' : cleaned.objectPath(row.objectPath)) +
+    S +
+    cleaned.callerIp(row.callerIp) +
+    S +
+    (row.userAgent === undefined ? '' : strings.encode(row.userAgent)) +
+    S +
+    (row.identity === undefined ? '' : strings.encode(row.identity)) +
+    S +
+    (row.decision ?? '') +
+    S +
+    (row.allowed === undefined ? '' : row.allowed ? '1' : '0') +
+    S +
+    (row.assignmentId === undefined ? '' : strings.encode(row.assignmentId)) +
+    S +
+    (row.errorBody === undefined ? '' : clean(row.errorBody)) +
+    S +
+    (row.tlsVersion ?? '') +
+    S +
+    (row.resourceGroup === undefined ? '' : cleaned.resourceGroup(row.resourceGroup))
+  );
+}
+
+interface Cleaners {
+  apiVersion: (value: string) => string;
+  objectPath: (value: string) => string;
+  callerIp: (value: string) => string;
+  resourceGroup: (value: string) => string;
 }
 
 function toRow(s: Stored, strings: Strings): AuditRow {
@@ -196,8 +238,8 @@ function toRow(s: Stored, strings: Strings): AuditRow {
   return row;
 }
 
-function bind(values: unknown[], row: NewAuditRow, strings: Strings): void {
-  values.push(row.time, row.vault ?? null, row.operation, row.status, row.principal ?? null, row.appid ?? null, row.correlationId ?? null, detailsOf(row, strings));
+function bind(values: unknown[], row: NewAuditRow, strings: Strings, cleaned: Cleaners): void {
+  values.push(row.time, row.vault ?? null, row.operation, row.status, row.principal ?? null, row.appid ?? null, row.correlationId ?? null, detailsOf(row, strings, cleaned));
 }
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -207,6 +249,7 @@ const insertOf = (rows: number) =>
 export class SqliteAuditRepository implements AuditRepository {
   private readonly stmt;
   private readonly strings: Strings;
+  private readonly cleaned: Cleaners = { apiVersion: cleaner(), objectPath: cleaner(), callerIp: cleaner(), resourceGroup: cleaner() };
   private readonly inserts = new Map<number, { run(...values: unknown[]): { lastInsertRowid: number | bigint } }>();
 
   constructor(
@@ -248,7 +291,7 @@ export class SqliteAuditRepository implements AuditRepository {
       for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
         const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
         const values: unknown[] = [];
-        for (const row of chunk) bind(values, row, this.strings);
+        for (const row of chunk) bind(values, row, this.strings, this.cleaned);
         const last = Number(this.insertFor(chunk.length).run(...values).lastInsertRowid);
         // One statement's rows get consecutive sequence numbers (INTEGER PRIMARY KEY: max + 1 each).
         // The rows become the written records (they are the caller's to give: built for this write).

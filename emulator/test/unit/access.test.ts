@@ -6,6 +6,8 @@ import { authorize, describeCaller, assignmentHeader, type RoleAssignment } from
 import { requirementOf, type Operation } from '../../src/access/operations.js';
 import { BUILT_IN_ROLES, findRole, grants } from '../../src/access/roles.js';
 import { armResourceId, covers, parseScope, type Scope } from '../../src/access/scopes.js';
+import type { AccessRepository, StoredAssignment, StoredPolicy } from '../../src/access/ports.js';
+import { AccessControl } from '../../src/access/service.js';
 
 const SECRETS = 'Microsoft.KeyVault/vaults/secrets';
 const ALL_SECRET_ACTIONS = ['getSecret/action', 'readMetadata/action', 'setSecret/action', 'update/action', 'delete', 'backup/action', 'restore/action', 'recover/action', 'purge/action'].map(
@@ -130,6 +132,56 @@ describe('decisions', () => {
     expect(describeCaller({ ...caller, xms_mirid: '/mi', xms_az_rid: '/mi' })).toBe('appid=app-1;oid=OID-1;iss=https://sts.windows.net/t/;xms_mirid=/mi;xms_az_rid=/mi');
     expect(describeCaller({ ...caller, xms_mirid: '/mi' }, { numgroups: true })).toBe('appid=app-1;oid=OID-1;numgroups=0;iss=https://sts.windows.net/t/');
     expect(assignmentHeader('0A1B2C3D-0000-4000-8000-000000000001')).toBe('0a1b2c3d000040008000000000000001');
+  });
+});
+
+/** Assignments and policies in memory (the service's store, for the decisions it keeps). */
+function memoryRepository(): AccessRepository {
+  let assignments: StoredAssignment[] = [];
+  let policies: StoredPolicy[] = [];
+  return {
+    listAssignments: () => [...assignments],
+    insertAssignment: (a) => void assignments.push(a),
+    deleteAssignment: (id) => void (assignments = assignments.filter((a) => a.id !== id)),
+    listPolicies: () => [...policies],
+    upsertPolicy: (p) => void (policies = [...policies.filter((q) => q.vault !== p.vault || q.principalId !== p.principalId), p]),
+    deletePolicy: (vault, principalId) => void (policies = policies.filter((q) => q.vault !== vault || q.principalId !== principalId)),
+    replaceConfigured: (a, p) => {
+      assignments = [...assignments.filter((x) => x.origin !== 'config'), ...a];
+      policies = [...policies.filter((x) => x.origin !== 'config'), ...p];
+    },
+  };
+}
+
+describe('the access service', () => {
+  const caller = { oid: '11111111-2222-4333-8444-555555555555' };
+  const ask = (access: AccessControl, operation: Operation, permissionModel: 'rbac' | 'accessPolicy' = 'rbac', secretName = 'db') =>
+    access.authorize({ vault: 'v1', permissionModel, operation, secretName, caller });
+
+  it('keeps a decision only until an assignment or a policy changes', () => {
+    const access = new AccessControl(memoryRepository());
+    expect(ask(access, 'get').allowed).toBe(false);
+    const assignment = access.addAssignment({ id: 'a1', principalId: caller.oid, roleId: 'Key Vault Secrets User', scope: '/vaults/v1/secrets/db' });
+    expect(ask(access, 'get')).toEqual({ allowed: true, assignmentId: 'a1' });
+    // The same question again gets the same (kept) answer; another secret is decided on its own.
+    expect(ask(access, 'get')).toBe(ask(access, 'get'));
+    expect(ask(access, 'get', 'rbac', 'other').allowed).toBe(false);
+    expect(ask(access, 'set').allowed).toBe(false);
+    access.removeAssignment(assignment.id);
+    expect(ask(access, 'get').allowed).toBe(false);
+
+    expect(ask(access, 'get', 'accessPolicy').allowed).toBe(false);
+    access.setPolicy('v1', caller.oid, ['get']);
+    expect(ask(access, 'get', 'accessPolicy').allowed).toBe(true);
+    access.setPolicy('v1', caller.oid, ['list']);
+    expect(ask(access, 'get', 'accessPolicy').allowed).toBe(false);
+    access.removePolicy('v1', caller.oid);
+    expect(ask(access, 'list', 'accessPolicy').allowed).toBe(false);
+
+    access.applyConfigured([{ id: 'c1', principalId: caller.oid, roleId: 'Key Vault Secrets Officer', scope: '/' }], []);
+    expect(ask(access, 'set')).toEqual({ allowed: true, assignmentId: 'c1' });
+    access.applyConfigured([], []);
+    expect(ask(access, 'set').allowed).toBe(false);
   });
 });
 

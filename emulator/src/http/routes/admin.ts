@@ -11,13 +11,11 @@ import type { StateService } from '../../vault/state.js';
 import type { VaultService } from '../../vault/vaults.js';
 import { parseNetworkSettings, presentNetworkSettings, type ArmLocation } from '../../network/settings.js';
 import { isLoopbackAddress } from '../connections.js';
-import { surfaceOf } from '../pipeline.js';
 
 export const ADMIN_KEY_HEADER = 'x-kv-emulator-admin-key';
 const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
 
 export interface AdminOptions {
-  adminKey: string;
   clock: ControllableClock;
   vaults: VaultService;
   secrets: SecretService;
@@ -103,20 +101,23 @@ function number(value: unknown, field: string): number {
 
 const json = (reply: FastifyReply, status: number, payload: unknown) => reply.code(status).type('application/json; charset=utf-8').send(payload);
 
+/**
+ * Who may call the admin API (the request pipeline asks for each admin route, http/pipeline.ts):
+ * loopback callers, and others presenting the admin key. Answers the error to send, if any.
+ */
+export function adminAccess(adminKey: string): (request: FastifyRequest) => KvError | undefined {
+  return (request) => {
+    if (isLoopback(request.socket.remoteAddress)) return undefined;
+    if (keyMatches(request.headers[ADMIN_KEY_HEADER], adminKey)) return undefined;
+    return new KvError(
+      'Unauthorized',
+      `The admin API answers loopback callers only, unless the ${ADMIN_KEY_HEADER} header carries the admin key (see admin.key in the data directory).`,
+    );
+  };
+}
+
 export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
   const { clock, vaults, secrets, state } = options;
-
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (surfaceOf(request) !== 'admin') return done();
-    if (isLoopback(request.socket.remoteAddress)) return done();
-    if (keyMatches(request.headers[ADMIN_KEY_HEADER], options.adminKey)) return done();
-    done(
-      new KvError(
-        'Unauthorized',
-        `The admin API answers loopback callers only, unless the ${ADMIN_KEY_HEADER} header carries the admin key (see admin.key in the data directory).`,
-      ),
-    );
-  });
 
   app.get('/_emulator/health', { config: { surface: 'public' as const } }, async (_request, reply) => {
     const problem = options.health?.();
