@@ -382,7 +382,6 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   });
 
   installJsonParser(app);
-  installDurableAnswers(app, commits);
   installErrorMapper(app, (request) => notFoundError(app, request), {
     storageFault: (error) => {
       const named = storageGuard?.failed(error);
@@ -422,12 +421,14 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
       })
     : undefined;
   const metrics = new ServiceMetrics();
-  observeRefused = installAudit(app, {
+  const auditObservers = installAudit(app, {
     log: audit,
     metrics,
     defaultVault: config.defaultVault,
     resourceGroupOf: (vault) => vaults.findAny(vault)?.resourceGroup,
   });
+  observeRefused = auditObservers.refused;
+  installDurableAnswers(app, commits, auditObservers.sending);
   installPipeline(app, {
     vaults,
     tokens,

@@ -15,7 +15,7 @@ import type { AuditLog, NewAuditRow } from '../audit/log.js';
 import type { ServiceMetrics } from '../audit/metrics.js';
 import { identityClaimsText, managementIdentityClaimsText, MANAGEMENT_CLIENT_INFO, sanitizedUrl, tlsVersionName } from '../audit/record.js';
 import { clientAddressOf } from './connections.js';
-import { vaultNameFromHost, type Permission, type RouteConfig, type Surface } from './pipeline.js';
+import { vaultNameFromHost, type Permission, type RouteConfig, type SendingObserver, type Surface } from './pipeline.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -101,11 +101,19 @@ const text = (value: unknown, max: number): string | undefined => (typeof value 
 /** Requests the router refuses (a malformed URL) run no hooks: the app tells of them itself. */
 export type RefusedObserver = (request: FastifyRequest, reply: { statusCode: number; elapsedTime: number; raw: { once(event: 'finish', listener: () => void): unknown } }) => void;
 
+/** What installAudit answers: the observer of requests the router refuses, and of answers being sent. */
+export interface AuditObservers {
+  /** Requests the router refuses (a malformed URL) run no hooks: the app tells of them itself. */
+  refused: RefusedObserver;
+  /** Each answer as it is sent (http/pipeline.ts installDurableAnswers): keeps the body of an error answer. */
+  sending: SendingObserver;
+}
+
 /**
  * Installs the hooks. Call before any route is added (route operation names are set as routes are
- * added). Answers the observer of requests the router refuses before any hook runs.
+ * added).
  */
-export function installAudit(app: FastifyInstance, options: AuditHooksOptions): RefusedObserver {
+export function installAudit(app: FastifyInstance, options: AuditHooksOptions): AuditObservers {
   const { log, metrics } = options;
   const rowOf = auditRowBuilder({ defaultVault: options.defaultVault, ...(options.resourceGroupOf && { resourceGroupOf: options.resourceGroupOf }) });
   const record = (answered: Answered) => {
@@ -127,13 +135,12 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
     if (name !== undefined) route.config = { ...config, auditOperation: name };
   });
 
-  app.addHook('onSend', (request, reply, payload, done) => {
+  const sending: SendingObserver = (request, reply, payload) => {
     if (reply.statusCode >= 400 && log !== undefined) {
       if (typeof payload === 'string') request.kvAuditError = payload;
       else if (Buffer.isBuffer(payload)) request.kvAuditError = payload.toString('utf8');
     }
-    done(null, payload);
-  });
+  };
 
   app.addHook('onResponse', (request, reply, done) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
@@ -156,7 +163,7 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
     done();
   });
 
-  return (request, reply) => {
+  const refused: RefusedObserver = (request, reply) => {
     reply.raw.once('finish', () => {
       const vault = vaultNameFromHost(request.headers.host, options.defaultVault);
       const status = reply.statusCode;
@@ -164,6 +171,7 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
       record({ request, status, durationMs: reply.elapsedTime, time: Date.now(), tlsVersion: tlsVersionOf(request) });
     });
   };
+  return { refused, sending };
 }
 
 /** Identity claims as stored, per verified token's claims object (one per token: tokens.ts caches them). */
