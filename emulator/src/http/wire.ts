@@ -27,7 +27,9 @@ function tags(body: Body): Record<string, string> | undefined {
   const result: Record<string, string> = {};
   for (const [key, tag] of Object.entries(value as Body)) {
     if (typeof tag !== 'string') throw errors.invalidProperty('tags');
-    Object.defineProperty(result, key, { value: tag, enumerable: true, writable: true, configurable: true });
+    // A tag named __proto__ is a tag like any other: defined, not assigned (which would set the prototype).
+    if (key === '__proto__') Object.defineProperty(result, key, { value: tag, enumerable: true, writable: true, configurable: true });
+    else result[key] = tag;
   }
   return result;
 }

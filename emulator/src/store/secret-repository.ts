@@ -371,8 +371,12 @@ function versionParams(vault: string, name: string, version: SecretVersion): Ver
  */
 function listingOf(head: { name: string; managed: boolean; kid?: string }, v: VersionParams): string {
   const headPart = JSON.stringify([head.name, v.key, v.version, head.managed ? 1 : 0, head.kid ?? null, v.version, v.contentType]);
-  const versionPart = JSON.stringify([v.enabled, v.nbf, v.exp, v.created, v.updated]);
-  return `${headPart.slice(0, -1)},${v.tags ?? 'null'},${versionPart.slice(1)}`;
+  // The numbers as JSON.stringify writes them, without a second call for five of them.
+  return `${headPart.slice(0, -1)},${v.tags ?? 'null'},${v.enabled},${jsonNumber(v.nbf)},${jsonNumber(v.exp)},${jsonNumber(v.created)},${jsonNumber(v.updated)}]`;
+}
+
+function jsonNumber(value: number | null): string {
+  return value !== null && Number.isFinite(value) ? String(value) : 'null';
 }
 
 // The rows below are turned into domain objects by assigning the fields that are present: a page maps 25

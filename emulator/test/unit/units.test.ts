@@ -104,3 +104,13 @@ describe('config validation', () => {
     expect(error({ vaults: [{ name: 'v' }], durability: 'normal' })).toBe('ok');
   });
 });
+
+describe('request bodies', () => {
+  it('keep a tag named __proto__ as a tag, beside the others, in order', async () => {
+    const { parseSetSecret } = await import('../../src/http/wire.js');
+    const input = parseSetSecret(JSON.parse('{"value":"v","tags":{"a":"1","__proto__":"x","constructor":"c"}}'));
+    expect(Object.getPrototypeOf(input.tags)).toBe(Object.prototype);
+    expect(Object.keys(input.tags!)).toEqual(['a', '__proto__', 'constructor']);
+    expect(JSON.stringify(input.tags)).toBe('{"a":"1","__proto__":"x","constructor":"c"}');
+  });
+});
