@@ -3,7 +3,9 @@
 // through the admin API persist until deleted.
 // Decisions are kept until the next change of assignments or policies: a client repeats the same
 // operation on the same secrets with the same token, and a decision is a function of those and of what
-// is granted (the built-in roles never change).
+// is granted (the built-in roles never change). An allowance that holds for every secret of the vault (an
+// access policy, or a caller with no secret-scoped role assignment) is kept once for all of them; a
+// denial names the secret, and is kept per secret.
 import { errors } from '../errors.js';
 import { authorize, type AccessPolicy, type Caller, type Decision, type RoleAssignment } from './evaluate.js';
 import type { Operation, SecretPermission } from './operations.js';
@@ -20,8 +22,10 @@ export class AccessControl {
   private assignments = new Map<string, AssignmentView>();
   private byPrincipal = new Map<string, RoleAssignment[]>();
   private policies = new Map<string, StoredPolicy>();
-  /** Decisions made since the last change, by request (vault, resource group, model, operation, secret, caller). */
+  /** Decisions made since the last change, by request (vault, resource group, model, operation, caller[, secret]). */
   private readonly decisions = new Map<string, Decision>();
+  /** Principals (lower case) with a role assignment scoped to one secret. */
+  private secretScoped = new Set<string>();
 
   constructor(
     private readonly repository: AccessRepository,
@@ -48,12 +52,16 @@ export class AccessControl {
 
   authorize(input: { vault: string; resourceGroup?: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
     // Only the caller's object id takes part in a decision (access/evaluate.ts).
-    const key = `${input.vault}\u0000${input.resourceGroup ?? ''}\u0000${input.permissionModel}\u0000${input.operation}\u0000${input.secretName ?? ''}\u0000${input.caller.oid}`;
-    let decision = this.decisions.get(key);
+    const vaultWide = `${input.vault}\u0000${input.resourceGroup ?? ''}\u0000${input.permissionModel}\u0000${input.operation}\u0000${input.caller.oid}`;
+    const kept = this.decisions.get(vaultWide);
+    if (kept !== undefined) return kept;
+    const perSecret = `${vaultWide}\u0000${input.secretName ?? ''}`;
+    let decision = this.decisions.get(perSecret);
     if (decision === undefined) {
       if (this.decisions.size >= MAX_DECISIONS) this.decisions.clear();
       decision = Object.freeze(this.decide(input));
-      this.decisions.set(key, decision);
+      const forEverySecret = decision.allowed && (input.permissionModel === 'accessPolicy' || !this.secretScoped.has(input.caller.oid.toLowerCase()));
+      this.decisions.set(forEverySecret ? vaultWide : perSecret, decision);
     }
     return decision;
   }
@@ -145,14 +153,17 @@ export class AccessControl {
   private index(): void {
     this.decisions.clear();
     const byPrincipal = new Map<string, RoleAssignment[]>();
+    const secretScoped = new Set<string>();
     for (const a of this.assignments.values()) {
       const role = findRole(a.roleId);
       if (!role) continue;
       const list = byPrincipal.get(a.principalId) ?? [];
       list.push({ id: a.id, principalId: a.principalId, roleId: role.id, scope: a.parsedScope });
       byPrincipal.set(a.principalId, list);
+      if (a.parsedScope.secret !== undefined) secretScoped.add(a.principalId);
     }
     this.byPrincipal = byPrincipal;
+    this.secretScoped = secretScoped;
   }
 }
 

@@ -183,6 +183,21 @@ describe('the access service', () => {
     access.applyConfigured([], []);
     expect(ask(access, 'set').allowed).toBe(false);
   });
+
+  it('keeps an allowance that holds for every secret once, and decides per secret where a secret-scoped assignment may differ', () => {
+    const access = new AccessControl(memoryRepository());
+    access.addAssignment({ id: 'v', principalId: caller.oid, roleId: 'Key Vault Secrets User', scope: '/vaults/v1' });
+    expect(ask(access, 'get', 'rbac', 'db')).toEqual({ allowed: true, assignmentId: 'v' });
+    expect(ask(access, 'get', 'rbac', 'other')).toBe(ask(access, 'get', 'rbac', 'db'));
+    // A denial names its secret.
+    expect(ask(access, 'set', 'rbac', 'db')).not.toBe(ask(access, 'set', 'rbac', 'other'));
+    // With a secret-scoped assignment, the most specific assignment is reported, secret by secret.
+    access.addAssignment({ id: 's', principalId: caller.oid, roleId: 'Key Vault Secrets Officer', scope: '/vaults/v1/secrets/db' });
+    expect(ask(access, 'get', 'rbac', 'db')).toEqual({ allowed: true, assignmentId: 's' });
+    expect(ask(access, 'get', 'rbac', 'other')).toEqual({ allowed: true, assignmentId: 'v' });
+    expect(ask(access, 'set', 'rbac', 'db').allowed).toBe(true);
+    expect(ask(access, 'set', 'rbac', 'other').allowed).toBe(false);
+  });
 });
 
 describe('access config', () => {
