@@ -308,9 +308,10 @@ describe.skipIf(missing !== undefined)('the dashboard in Chromium', () => {
     // Filters narrow what is shown, live records included.
     await page.getByLabel('Status').fill('403');
     await page.getByRole('button', { name: 'Apply' }).click();
+    // The view says "Live" before the filtered records arrive as well: wait for the rows themselves.
+    const statuses = () => page.locator('#audit tbody tr').evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-status')))]);
+    await expect.poll(statuses, { timeout: 10_000 }).toEqual(['403']);
     await expect.poll(() => page.locator('#audit-state').textContent()).toMatch(/^Live/);
-    const statuses = await page.locator('#audit tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
-    expect(new Set(statuses)).toEqual(new Set(['403']));
     expect(problemsOf(page)).toEqual([]);
     await page.close();
   });
