@@ -18,6 +18,16 @@ export interface AssignmentView extends StoredAssignment {
   parsedScope: Scope;
 }
 
+/** One request's question: may this caller perform this operation here? */
+export interface AuthorizeInput {
+  vault: string;
+  resourceGroup?: string;
+  permissionModel: PermissionModel;
+  operation: Operation;
+  secretName?: string;
+  caller: Caller;
+}
+
 export class AccessControl {
   private assignments = new Map<string, AssignmentView>();
   private byPrincipal = new Map<string, RoleAssignment[]>();
@@ -50,7 +60,7 @@ export class AccessControl {
     this.reload();
   }
 
-  authorize(input: { vault: string; resourceGroup?: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
+  authorize(input: AuthorizeInput): Decision {
     // Only the caller's object id takes part in a decision (access/evaluate.ts).
     const vaultWide = `${input.vault}\u0000${input.resourceGroup ?? ''}\u0000${input.permissionModel}\u0000${input.operation}\u0000${input.caller.oid}`;
     const kept = this.decisions.get(vaultWide);
@@ -66,7 +76,7 @@ export class AccessControl {
     return decision;
   }
 
-  private decide(input: { vault: string; resourceGroup?: string; permissionModel: PermissionModel; operation: Operation; secretName?: string; caller: Caller }): Decision {
+  private decide(input: AuthorizeInput): Decision {
     const oid = input.caller.oid.toLowerCase();
     const policy: AccessPolicy | undefined = input.permissionModel === 'accessPolicy' ? this.policies.get(policyKey(input.vault, oid)) : undefined;
     return authorize({

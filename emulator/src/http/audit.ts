@@ -15,7 +15,7 @@ import type { AuditLog, NewAuditRow } from '../audit/log.js';
 import type { ServiceMetrics } from '../audit/metrics.js';
 import { identityClaimsText, managementIdentityClaimsText, MANAGEMENT_CLIENT_INFO, sanitizedUrl, tlsVersionName } from '../audit/record.js';
 import { clientAddressOf } from './connections.js';
-import { vaultNameFromHost, type Permission, type RouteConfig, type SendingObserver, type Surface } from './pipeline.js';
+import { routeConfigOf, vaultNameFromHost, type Permission, type RouteConfig, type SendingObserver, type Surface } from './pipeline.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -103,7 +103,6 @@ export type RefusedObserver = (request: FastifyRequest, reply: { statusCode: num
 
 /** What installAudit answers: the observer of requests the router refuses, and of answers being sent. */
 export interface AuditObservers {
-  /** Requests the router refuses (a malformed URL) run no hooks: the app tells of them itself. */
   refused: RefusedObserver;
   /** Each answer as it is sent (http/pipeline.ts installDurableAnswers): keeps the body of an error answer. */
   sending: SendingObserver;
@@ -144,7 +143,7 @@ export function installAudit(app: FastifyInstance, options: AuditHooksOptions): 
 
   app.addHook('onResponse', (request, reply, done) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
-    const config = kv ? kv.config : (request.routeOptions.config as RouteConfig | undefined);
+    const config = routeConfigOf(request);
     const surface = kv?.surface ?? config?.surface ?? 'data';
     const status = reply.statusCode;
     const durationMs = reply.elapsedTime;
@@ -191,7 +190,7 @@ function identityTextOf(claims: Record<string, unknown>): string | undefined {
 export function auditRowBuilder(options: { defaultVault: string; resourceGroupOf?: (vault: string) => string | undefined }): (answered: Answered) => NewAuditRow {
   return ({ request, status, durationMs, time, tlsVersion }) => {
     const kv = request.kv as FastifyRequest['kv'] | null;
-    const config: RouteConfig = (kv ? kv.config : (request.routeOptions?.config as RouteConfig | undefined)) ?? {};
+    const config: RouteConfig = routeConfigOf(request) ?? {};
     const surface = kv?.surface ?? config.surface ?? 'data';
     const params = (request.params ?? {}) as Record<string, string | undefined>;
     const routeUrl = config.url ?? '';

@@ -22,7 +22,7 @@
 // ARM's 401s); the api-version, authorization (403 AuthorizationFailed) and existence checks follow in
 // the ARM domain, in ARM's order, when the route runs; a request that gets past them to a Key Vault
 // operation on one vault notes it in the context (`vaultOperation`), and gets its audit record in 5.
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { errors, KvError } from '../errors.js';
 import type { TokenClaims, TokenService } from '../identity/tokens.js';
@@ -74,14 +74,8 @@ export interface VaultOperation {
   vaultUri: string;
 }
 
-/** What the pipeline and the audit hooks read of a route's config (Fastify adds the route's url and method). */
-export interface RouteConfig {
-  surface?: Surface;
-  permission?: Permission;
-  auditOperation?: string;
-  audit?: boolean;
-  url?: string;
-}
+/** A route's config as Fastify keeps it: what the routes declare (FastifyContextConfig), and the route's url. */
+export type RouteConfig = FastifyContextConfig & { url?: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -163,7 +157,13 @@ export function challengeHeader(request: FastifyRequest, tenantId: string): stri
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export function surfaceOf(request: FastifyRequest): Surface {
-  return request.kv?.surface ?? (request.routeOptions.config as RouteConfig | undefined)?.surface ?? 'data';
+  return request.kv?.surface ?? routeConfigOf(request)?.surface ?? 'data';
+}
+
+/** The route's config: from the request context once the pipeline made it, else from Fastify (a new object each read). */
+export function routeConfigOf(request: FastifyRequest): RouteConfig | undefined {
+  const kv = request.kv as RequestContext | null;
+  return kv ? kv.config : (request.routeOptions?.config as RouteConfig | undefined);
 }
 
 /** x-ms-keyvault-network-info names the caller's address (network/evaluate.ts); computed once per connection. */
@@ -333,6 +333,9 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
   });
 }
 
+/** Shown each answer as it is sent (installDurableAnswers). */
+export type SendingObserver = (request: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
+
 /**
  * Every answer waits until the writes made before it are committed (store/commit-group.ts): a client is
  * never told of a write a crash could still take away, nor shown one. If the commit fails, the answer
@@ -342,8 +345,6 @@ export function installPipeline(app: FastifyInstance, options: PipelineOptions):
  * `sending` is shown each answer as it is sent, after any such rewriting (the audit log keeps the body
  * of error answers, http/audit.ts): one hook rather than one more for every request.
  */
-export type SendingObserver = (request: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
-
 export function installDurableAnswers(app: FastifyInstance, commits: { settled(): Promise<void> | undefined }, sending?: SendingObserver): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const settled = commits.settled();
