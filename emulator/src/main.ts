@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
 import { ConfigError, configFromEnv, DEFAULT_PROXY_PORT, DEFAULTS, parsePort, parseProxyPort, parseSourceList, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { commandName, envCommand, portSuffix } from './cli/invocation.js';
-import { watchLauncher } from './cli/launcher-watch.js';
+import { launcherLineage, watchLauncher } from './cli/launcher-watch.js';
 import { listenFailure, probeEmulator } from './cli/start-errors.js';
 import { fingerprint, type Material } from './data-dir.js';
 import { startFailure } from './durability/causes.js';
@@ -119,6 +119,8 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
 }
 
 async function start(args: string[]): Promise<number> {
+  // Who launched it, read before anything slow: npm killed while the emulator starts must still stop it.
+  const lineage = launcherLineage(process.env);
   // Output nobody reads any more (`kv-emulator start | head`, a closed terminal) is no reason to stop.
   process.stdout.on('error', () => undefined);
   let config: EmulatorConfig;
@@ -198,7 +200,7 @@ async function start(args: string[]): Promise<number> {
   );
 
   // Started through npm (`npx kv-emulator start &`): killing npm's pid stops the emulator too.
-  watchLauncher({ env: process.env, onGone: (pid) => void stop(`the process that started the emulator (pid ${pid}) has exited`) });
+  watchLauncher({ lineage, onGone: (pid) => void stop(`the process that started the emulator (pid ${pid}) has exited`) });
   return -1;
 }
 

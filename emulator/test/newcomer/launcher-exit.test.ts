@@ -3,8 +3,8 @@
 // npm (or the shell between them) has gone, whether npm was asked to stop (SIGTERM, which npm passes to
 // its shell only) or killed outright (SIGKILL, which the shell survives). Started directly, a parent that
 // exits on purpose (a subshell that backgrounds it, nohup) leaves it running.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +58,56 @@ describe.skipIf(!npx)('an emulator started through npx', () => {
     }, 60_000);
   }
 });
+
+describe('an emulator started through a launcher that is killed while it starts', () => {
+  // npm -> sh -> node, with npm killed before the emulator listens: by then the emulator has been
+  // re-parented, so the processes it watches must be the ones it had when it started.
+  it('stops once it listens, naming the launcher', async () => {
+    const dir = tempDir();
+    const dataDir = await withKeys(join(dir, 'data'));
+    const log = join(dir, 'emulator.log');
+    const pidFile = join(dir, 'emulator.pid');
+    const command = `"${process.execPath}" "${BIN}" start --port 0 --proxy-port off --data-dir "${dataDir}" > "${log}" 2>&1 & echo $! > "${pidFile}"; wait`;
+    // The launcher stands in for npm: it runs the command in a shell, with npm's environment.
+    const launcher = spawn(process.execPath, ['-e', `require('node:child_process').spawn('sh', ['-c', ${JSON.stringify(command)}], { stdio: 'ignore' }); setInterval(() => {}, 1000);`], {
+      env: userEnv({ npm_command: 'exec' }),
+      stdio: 'ignore',
+    });
+    const launcherPid = launcher.pid!;
+    // The database is opened while the emulator starts, after it has read who launched it and before it
+    // listens: the launcher is killed then.
+    const database = join(dataDir, 'emulator.db');
+    for (let i = 0; i < 1500 && !existsSync(database); i++) await new Promise((r) => setTimeout(r, 10));
+    launcher.kill('SIGKILL');
+    let emulatorPid: number | undefined;
+    try {
+      expect(existsSync(database), `no database after 15 s:\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`).toBe(true);
+      emulatorPid = Number(readFileSync(pidFile, 'utf8').trim());
+      expect(readFileSync(log, 'utf8'), 'the launcher was killed before the emulator listened').not.toMatch(/listening on/);
+      const deadline = Date.now() + 30_000;
+      let output = '';
+      while (Date.now() < deadline) {
+        output = readFileSync(log, 'utf8');
+        if (/stopping the emulator/.test(output) && !isAlive(emulatorPid)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(output).toMatch(/listening on https:/);
+      expect(output).toContain(`the process that started the emulator (pid ${launcherPid}) has exited: stopping the emulator`);
+      expect(isAlive(emulatorPid), `the emulator (pid ${emulatorPid}) still runs:\n${output}`).toBe(false);
+    } finally {
+      if (emulatorPid && isAlive(emulatorPid)) process.kill(emulatorPid, 'SIGKILL');
+    }
+  }, 60_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('an emulator started directly', () => {
   it('keeps running when the shell that started it in the background exits', async () => {
