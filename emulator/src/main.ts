@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { buildApp, EMULATOR_VERSION, type Emulator, type EmulatorFacts } from './app.js';
 import { ConfigError, configFromEnv, DEFAULT_PROXY_PORT, DEFAULTS, parsePort, parseProxyPort, parseSourceList, readConfigFile, resolveConfig, type EmulatorConfig } from './config.js';
 import { commandName, envCommand, portSuffix } from './cli/invocation.js';
+import { tuneHeap } from './cli/heap.js';
 import { launcherLineage, watchLauncher } from './cli/launcher-watch.js';
 import { listenFailure, probeEmulator } from './cli/start-errors.js';
 import { fingerprint, type Material } from './data-dir.js';
@@ -121,6 +122,7 @@ function cliConfig(args: string[]): Partial<EmulatorConfig> {
 async function start(args: string[]): Promise<number> {
   // Who launched it, read before anything slow: npm killed while the emulator starts must still stop it.
   const lineage = launcherLineage(process.env);
+  tuneHeap();
   // Output nobody reads any more (`kv-emulator start | head`, a closed terminal) is no reason to stop.
   process.stdout.on('error', () => undefined);
   let config: EmulatorConfig;
