@@ -17,8 +17,8 @@ type Query = Record<string, unknown>;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const RESTORE_BODY_LIMIT = 32 * 1024 * 1024;
 
-function json(reply: FastifyReply, body: unknown): FastifyReply {
-  return reply.code(200).type(JSON_TYPE).send(body);
+function json(reply: FastifyReply, body: unknown): void {
+  reply.code(200).type(JSON_TYPE).send(body);
 }
 
 function listAt(request: FastifyRequest, path: string): ListAt {
@@ -27,49 +27,54 @@ function listAt(request: FastifyRequest, path: string): ListAt {
 
 const route = (permission: Permission) => ({ config: { surface: 'data' as const, permission } });
 
+// The handlers are plain functions that send their answer and return nothing. An async handler's promise
+// resolves with the reply, which is thenable: the promise then waits on the response stream's end
+// (Fastify's reply.then), listeners and all, at every request. A handler that throws is answered by
+// Fastify as a rejected one is. Backup and restore await the domain, so they stay async and return the
+// reply.
 export function secretRoutes(app: FastifyInstance, secrets: SecretService): void {
   // Lists of active secrets and of versions: answers kept until the store changes (http/page-answers.ts).
   const pages = new PageAnswers(() => secrets.changes());
 
-  app.put<{ Params: NameParams }>('/secrets/:name', route('set'), async (request, reply) => {
+  app.put<{ Params: NameParams }>('/secrets/:name', route('set'), (request, reply) => {
     const input = parseSetSecret(request.body);
     const secret = secrets.setSecret(request.kv.vault(), request.params.name, input);
-    return json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, true));
+    json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, true));
   });
 
-  const getSecret = async (request: FastifyRequest<{ Params: VersionParams }>, reply: FastifyReply) => {
+  const getSecret = (request: FastifyRequest<{ Params: VersionParams }>, reply: FastifyReply) => {
     const query = request.query as Query;
     const secret = secrets.getSecret(request.kv.vault(), request.params.name, request.params.version ?? '');
     checkOutContentType(query.outContentType, secret.version.contentType);
-    return json(reply, secretBundleBody(request.kv.origin, request.kv.vault(), secret));
+    json(reply, secretBundleBody(request.kv.origin, request.kv.vault(), secret));
   };
   app.get('/secrets/:name', route('get'), getSecret);
   app.get('/secrets/:name/:version', route('get'), getSecret);
 
-  const updateSecret = async (request: FastifyRequest<{ Params: VersionParams }>, reply: FastifyReply) => {
+  const updateSecret = (request: FastifyRequest<{ Params: VersionParams }>, reply: FastifyReply) => {
     const input = parseUpdateSecret(request.body);
     const secret = secrets.updateSecret(request.kv.vault(), request.params.name, request.params.version ?? '', input);
-    return json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, false));
+    json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, false));
   };
   app.patch('/secrets/:name', route('update'), updateSecret);
   app.patch('/secrets/:name/:version', route('update'), updateSecret);
 
-  app.delete<{ Params: NameParams }>('/secrets/:name', route('delete'), async (request, reply) => {
+  app.delete<{ Params: NameParams }>('/secrets/:name', route('delete'), (request, reply) => {
     const secret = secrets.deleteSecret(request.kv.vault(), request.params.name);
-    return json(reply, deletedSecretBundle(request.kv.origin, request.kv.vault(), secret));
+    json(reply, deletedSecretBundle(request.kv.origin, request.kv.vault(), secret));
   });
 
-  app.get('/secrets', route('list'), async (request, reply) => {
+  app.get('/secrets', route('list'), (request, reply) => {
     const at = listAt(request, '/secrets');
     const { origin, vault } = at;
     const body = pages.answer(at, request.query as Query, (page) => {
       const { items, continueAfter } = secrets.listSecrets(vault, page);
       return { items: items.map((s) => secretItem(origin, vault, s, false)), continueAfter };
     });
-    return json(reply, body);
+    json(reply, body);
   });
 
-  app.get<{ Params: NameParams }>('/secrets/:name/versions', route('list'), async (request, reply) => {
+  app.get<{ Params: NameParams }>('/secrets/:name/versions', route('list'), (request, reply) => {
     const name = request.params.name;
     const at = listAt(request, `/secrets/${name}/versions`);
     const { origin, vault } = at;
@@ -79,44 +84,46 @@ export function secretRoutes(app: FastifyInstance, secrets: SecretService): void
         secretItem(origin, vault, { head: { name: version.name, latestVersion: '', managed: false }, version }, true);
       return { items: items.map(present), continueAfter };
     });
-    return json(reply, body);
+    json(reply, body);
   });
 
   app.post<{ Params: NameParams }>('/secrets/:name/backup', route('backup'), async (request, reply) => {
     const blob = await secrets.backupSecret(request.kv.vault(), request.params.name);
-    return json(reply, { value: Buffer.from(blob).toString('base64url') });
+    json(reply, { value: Buffer.from(blob).toString('base64url') });
+    return reply;
   });
 
   app.post('/secrets/restore', { ...route('restore'), bodyLimit: RESTORE_BODY_LIMIT }, async (request, reply) => {
     const blob = parseRestore(request.body);
     const origin = request.kv.origin;
     const secret = await secrets.restoreSecret(request.kv.vault(), blob, (name, version) => secretId(origin, name, version));
-    return json(reply, secretBundle(origin, request.kv.vault(), secret, false));
+    json(reply, secretBundle(origin, request.kv.vault(), secret, false));
+    return reply;
   });
 
-  app.get('/deletedsecrets', route('list'), async (request, reply) => {
+  app.get('/deletedsecrets', route('list'), (request, reply) => {
     const at = listAt(request, '/deletedsecrets');
     const { origin, vault } = at;
     const body = pageBody(at, request.query as Query, (page) => {
       const { items, continueAfter } = secrets.listDeletedSecrets(vault, page);
       return { items: items.map((s) => deletedSecretItem(origin, vault, s)), continueAfter };
     });
-    return json(reply, body);
+    json(reply, body);
   });
 
-  app.get<{ Params: NameParams }>('/deletedsecrets/:name', route('getDeleted'), async (request, reply) => {
+  app.get<{ Params: NameParams }>('/deletedsecrets/:name', route('getDeleted'), (request, reply) => {
     const secret = secrets.getDeletedSecret(request.kv.vault(), request.params.name);
-    return json(reply, deletedSecretBundle(request.kv.origin, request.kv.vault(), secret));
+    json(reply, deletedSecretBundle(request.kv.origin, request.kv.vault(), secret));
   });
 
-  app.delete<{ Params: NameParams }>('/deletedsecrets/:name', route('purge'), async (request, reply) => {
+  app.delete<{ Params: NameParams }>('/deletedsecrets/:name', route('purge'), (request, reply) => {
     secrets.purgeDeletedSecret(request.kv.vault(), request.params.name);
-    return reply.code(204).send();
+    reply.code(204).send();
   });
 
-  app.post<{ Params: NameParams }>('/deletedsecrets/:name/recover', route('recover'), async (request, reply) => {
+  app.post<{ Params: NameParams }>('/deletedsecrets/:name/recover', route('recover'), (request, reply) => {
     const secret = secrets.recoverDeletedSecret(request.kv.vault(), request.params.name);
-    return json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, false));
+    json(reply, secretBundle(request.kv.origin, request.kv.vault(), secret, false));
   });
 }
 
