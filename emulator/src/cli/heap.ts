@@ -1,9 +1,9 @@
 // How far V8 lets the emulator's heap grow between full collections. Under load the heap is mostly
 // garbage: with 100,000 secrets read at random and paged through, what survives a full collection is
 // about 15 MB, and V8's default (a heap allowed to grow to four times that on a machine with this much
-// memory) let it reach some 65 MB of old space before collecting, most of the resident memory the
-// emulator added under load. Growing by half instead keeps the heap under 25 MB of old space at the cost
-// of full collections about three times as often, each a few milliseconds of mostly concurrent marking
+// memory) let it reach some 65 MB used before collecting, most of the resident memory the
+// emulator added under load. Growing by half instead collects at about 25 MB used, at the cost of full
+// collections about three times as often, each a few milliseconds of mostly concurrent marking
 // (docs/performance.md). The command sets it when it starts; a process that embeds the emulator
 // (buildApp) keeps its own settings, and so does a user who gives node the flag.
 import { setFlagsFromString } from 'node:v8';
