@@ -181,6 +181,33 @@ describe('AuditLog', () => {
     log.close();
   });
 
+  it('trims a large log in steps of at most a thousand records, not a tenth of the limit at once', () => {
+    const repo = new SqliteAuditRepository(db, new CommitGroup(db));
+    const trims: number[] = [];
+    const trimToCount = repo.trimToCount.bind(repo);
+    repo.trimToCount = (keep) => {
+      const removed = trimToCount(keep);
+      trims.push(removed);
+      return removed;
+    };
+    const log = new AuditLog<number>({ repository: repo, build: built, retention: { maxRecords: 20_000, maxAgeMs: 3_600_000 }, maxBatch: 500 });
+    let most = 0;
+    for (let i = 0; i < 30_000; i++) {
+      log.observe(i);
+      if (i % 500 === 499) {
+        log.flush();
+        most = Math.max(most, repo.count());
+      }
+    }
+    log.flush();
+    // A tenth of this limit would be 2,000 records at once; no more than 1,000 wait, and each trim removes about that.
+    expect(most).toBeLessThanOrEqual(21_000);
+    expect(trims.length).toBeGreaterThanOrEqual(6);
+    expect(Math.max(...trims)).toBeLessThanOrEqual(1_500);
+    expect(log.size()).toBeGreaterThanOrEqual(20_000);
+    log.close();
+  });
+
   it('removes records older than maxAge', () => {
     let now = 1_700_000_000_000;
     const repo = new SqliteAuditRepository(db, new CommitGroup(db));
