@@ -21,12 +21,13 @@ export function childEnv(extra = {}) {
 }
 
 /**
- * Spawns `kv-emulator start` and resolves once its banner says it listens. `spawnedAt` and `listeningAt`
+ * Spawns `kv-emulator start` (this checkout's, or the command `cli` names) and resolves once its banner
+ * says it listens. `spawnedAt` and `listeningAt`
  * are performance.now() readings of this process.
  */
-export function startEmulator({ dataDir, args = [], env = {} }) {
+export function startEmulator({ dataDir, args = [], env = {}, cli = CLI }) {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--data-dir', dataDir, ...args], {
+  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(env),
   });
