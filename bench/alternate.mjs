@@ -15,11 +15,10 @@
 //   --connections=C  autocannon connections (default 10)
 // Example: node bench/alternate.mjs --rounds=20 /tmp/before .
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { API_VERSION, ROOT, childEnv, clientOf, cpuTimeMs, dataDirSharingKeys, median, round, runLoad, startEmulator, stopChild } from './lib.mjs';
+import { API_VERSION, clientOf, cpuTimeMs, dataDirSharingKeys, median, round, runLoad, startBare, startEmulator } from './lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -66,17 +65,7 @@ try {
   }
   const bodiesFile = join(base, 'bodies.json');
   writeFileSync(bodiesFile, JSON.stringify({ get: body, set: body, list: body }));
-  const bare = spawn(process.execPath, [join(ROOT, 'bench/bare-server.mjs'), base, bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
-  const barePort = await new Promise((done, fail) => {
-    let out = '';
-    bare.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on https:\/\/[^\s:]+:(\d+)/.exec(out);
-      if (match) done(Number(match[1]));
-    });
-    bare.once('exit', (code) => fail(new Error(`bare Fastify exited with ${code}`)));
-  });
-  servers.push({ name: 'bare Fastify', child: bare, pid: bare.pid, origin: `https://localhost:${barePort}`, stop: () => stopChild(bare) });
+  servers.push({ name: 'bare Fastify', ...(await startBare(base, bodiesFile)) });
 
   const work = values.set
     ? (r) => ({ method: 'PUT', pathTemplate: `/secrets/alternate-${r}-{i}?api-version=${API_VERSION}`, body: setBody })

@@ -22,8 +22,7 @@ export function childEnv(extra = {}) {
 
 /**
  * Spawns `kv-emulator start` (this checkout's, or the command `cli` names) and resolves once its banner
- * says it listens. `spawnedAt` and `listeningAt`
- * are performance.now() readings of this process.
+ * says it listens. `spawnedAt` and `listeningAt` are performance.now() readings of this process.
  */
 export function startEmulator({ dataDir, args = [], env = {}, cli = CLI }) {
   const spawnedAt = performance.now();
@@ -58,6 +57,23 @@ export function startEmulator({ dataDir, args = [], env = {}, cli = CLI }) {
       clearTimeout(timer);
       reject(new Error(`the emulator exited with ${code}:\n${output}`));
     });
+  });
+}
+
+/**
+ * Starts bench/bare-server.mjs (or the reference server `script` names) answering the bodies in
+ * `bodiesFile`, with the certificate of `dataDir`; resolves once it listens.
+ */
+export function startBare(dataDir, bodiesFile, script = 'bench/bare-server.mjs') {
+  const child = spawn(process.execPath, [join(ROOT, script), dataDir, bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const match = /listening on (https:\/\/\S+)/.exec(out);
+      if (match) resolvePromise({ child, pid: child.pid, origin: match[1], stop: () => stopChild(child) });
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
   });
 }
 

@@ -43,8 +43,8 @@ import {
   round,
   runAutocannonCli,
   runLoad,
+  startBare,
   startEmulator,
-  stopChild,
 } from './lib.mjs';
 
 const QUICK = process.argv.includes('--quick');
@@ -177,20 +177,6 @@ async function contractsTime() {
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
   const tests = /Tests\s+(.+?)\s*\(/.exec(plain)?.[1] ?? 'unknown';
   return { seconds: round((performance.now() - started) / 1000, 0), tests, files: /Test Files\s+(.+?)\s*\(/.exec(plain)?.[1] ?? 'unknown' };
-}
-
-/** bench/bare-server.mjs, or bench/storage-server.mjs with `script`. */
-function startBare(dataDir, bodiesFile, script = 'bench/bare-server.mjs') {
-  const child = spawn(process.execPath, [join(ROOT, script), dataDir, bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
-  return new Promise((resolvePromise, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      const match = /listening on (https:\/\/\S+)/.exec(out);
-      if (match) resolvePromise({ child, origin: match[1], stop: () => stopChild(child) });
-    });
-    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
-  });
 }
 
 /**
