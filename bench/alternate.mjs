@@ -13,16 +13,17 @@
 //   --seconds=S      seconds of load per server and round (default 3)
 //   --set            PUT /secrets/{name} (a new version each) instead of GET /secrets/{name}
 //   --connections=C  autocannon connections (default 10)
+//   --kv-headers     gets only: also bare Fastify sending Key Vault's response headers with its answer
 // Example: node bench/alternate.mjs --rounds=20 /tmp/before .
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { API_VERSION, clientOf, cpuTimeMs, dataDirSharingKeys, median, round, runLoad, startBare, startEmulator } from './lib.mjs';
+import { API_VERSION, clientOf, cpuTimeMs, dataDirSharingKeys, kvHeadersOf, median, round, runLoad, startBare, startEmulator } from './lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '10' }, seconds: { type: 'string', default: '3' }, set: { type: 'boolean', default: false }, connections: { type: 'string', default: '10' } },
+  options: { rounds: { type: 'string', default: '10' }, seconds: { type: 'string', default: '3' }, set: { type: 'boolean', default: false }, connections: { type: 'string', default: '10' }, 'kv-headers': { type: 'boolean', default: false } },
 });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
@@ -58,13 +59,16 @@ try {
   const client = await clientOf(servers[0]);
   const setBody = { value: 'bench-value-0123456789abcdef0123456789abcdef0123', contentType: 'text/plain', tags: { env: 'bench' } };
   await client.request('/secrets/alternate', { method: 'PUT', body: setBody });
-  const body = (await client.request('/secrets/alternate')).body;
+  const probe = await client.request('/secrets/alternate');
+  const body = probe.body;
   for (const server of servers.slice(1)) {
     const answer = await (await clientOf(server)).request('/secrets/alternate', { method: 'PUT', body: setBody });
     if (answer.status !== 200) throw new Error(`${server.name} answered ${answer.status} to a set`);
   }
   const bodiesFile = join(base, 'bodies.json');
-  writeFileSync(bodiesFile, JSON.stringify({ get: body, set: body, list: body }));
+  writeFileSync(bodiesFile, JSON.stringify({ get: body, getHeaders: kvHeadersOf(probe.headers), set: body, list: body }));
+  if (values['kv-headers'] && !values.set) servers.push({ name: "bare Fastify with Key Vault's headers", ...(await startBare(base, bodiesFile, 'bench/bare-server.mjs', ['--kv-headers'])) });
+  // Bare Fastify last: each round's ratios are to it.
   servers.push({ name: 'bare Fastify', ...(await startBare(base, bodiesFile)) });
 
   const work = values.set

@@ -60,12 +60,23 @@ export function startEmulator({ dataDir, args = [], env = {}, cli = CLI }) {
   });
 }
 
+/** Headers Node and Fastify write themselves, or that change from answer to answer. */
+const OWN_HEADERS = new Set(['date', 'content-length', 'content-type', 'connection', 'keep-alive', 'x-ms-request-id', 'x-ms-client-request-id']);
+
+/**
+ * The response headers of an emulator's answer that bare Fastify sends with --kv-headers
+ * (bench/bare-server.mjs): Key Vault's own, as the emulator sent them.
+ */
+export function kvHeadersOf(headers) {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !OWN_HEADERS.has(name)));
+}
+
 /**
  * Starts bench/bare-server.mjs (or the reference server `script` names) answering the bodies in
  * `bodiesFile`, with the certificate of `dataDir`; resolves once it listens.
  */
-export function startBare(dataDir, bodiesFile, script = 'bench/bare-server.mjs') {
-  const child = spawn(process.execPath, [join(ROOT, script), dataDir, bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
+export function startBare(dataDir, bodiesFile, script = 'bench/bare-server.mjs', args = []) {
+  const child = spawn(process.execPath, [join(ROOT, script), dataDir, bodiesFile, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
   return new Promise((resolvePromise, reject) => {
     let out = '';
     child.stdout.on('data', (c) => {

@@ -44,6 +44,7 @@ import {
   runAutocannonCli,
   runLoad,
   startBare,
+  kvHeadersOf,
   startEmulator,
 } from './lib.mjs';
 
@@ -85,7 +86,7 @@ const BUDGET = {
 /** About how long each part takes on the 2-core machine the figures come from, in seconds. */
 const ESTIMATES = QUICK
   ? { starts: 20, journeys: 5, contracts: 0, load: 125, scale: 30, commits: 5, proxy: 15 }
-  : { starts: 25, journeys: 5, contracts: 75, load: 610, scale: 75, commits: 10, proxy: 25 };
+  : { starts: 25, journeys: 5, contracts: 75, load: 640, scale: 75, commits: 10, proxy: 25 };
 
 const selected = PARTS.filter((part) => (ONLY ? ONLY.includes(part) : true) && !(QUICK && part === 'contracts'));
 if (ONLY?.some((part) => !PARTS.includes(part))) {
@@ -215,8 +216,10 @@ async function throughput(base) {
   const auth = { authorization: `Bearer ${client.token}` };
   for (let i = 0; i < 30; i++) await client.request(`/secrets/bench-list-${String(i).padStart(2, '0')}`, { method: 'PUT', body: { value: SECRET_VALUE } });
   const setBody = { value: SECRET_VALUE, contentType: 'text/plain', tags: { env: 'bench' } };
+  const getProbe = await client.request('/secrets/bench-list-00');
   const bodies = {
-    get: (await client.request('/secrets/bench-list-00')).body,
+    get: getProbe.body,
+    getHeaders: kvHeadersOf(getProbe.headers),
     list: (await client.request('/secrets?maxresults=25')).body,
     set: (await client.request('/secrets/bench-set-probe', { method: 'PUT', body: setBody })).body,
   };
@@ -231,6 +234,8 @@ async function throughput(base) {
   const floorDir = dataDirSharingKeys(base);
   scratch.push(floorDir);
   const floor = await startBare(floorDir, bodiesFile, 'bench/durable-floor-server.mjs');
+  // Bare Fastify sending a get's answer with Key Vault's response headers too (bench/bare-server.mjs).
+  const withHeaders = await startBare(dataDir, bodiesFile, 'bench/bare-server.mjs', ['--kv-headers']);
   const pids = {
     [emulator.origin]: emulator.pid,
     [normal.origin]: normal.pid,
@@ -238,6 +243,7 @@ async function throughput(base) {
     [bare.origin]: bare.child.pid,
     [storage.origin]: storage.child.pid,
     [floor.origin]: floor.child.pid,
+    [withHeaders.origin]: withHeaders.child.pid,
   };
 
   const set = {
@@ -248,7 +254,7 @@ async function throughput(base) {
     bodyBytes: Buffer.byteLength(bodies.set),
   };
   const operations = [
-    { name: 'get', label: 'GET /secrets/{name}', method: 'GET', path: `/secrets/bench-list-00?api-version=7.6`, bodyBytes: Buffer.byteLength(bodies.get), target: emulator },
+    { name: 'get', label: 'GET /secrets/{name}', method: 'GET', path: `/secrets/bench-list-00?api-version=7.6`, bodyBytes: Buffer.byteLength(bodies.get), target: emulator, withHeaders: true },
     { name: 'list', label: 'GET /secrets?maxresults=25 (a page of 25)', method: 'GET', path: `/secrets?api-version=7.6&maxresults=25`, bodyBytes: Buffer.byteLength(bodies.list), target: emulator },
     { name: 'set', ...set, target: emulator, withFloor: true },
     // Against the bare server only: the storage reference syncs as the default durability does.
@@ -283,19 +289,22 @@ async function throughput(base) {
       await load(bare.origin, { duration: 1 });
       if (!op.withoutStorage) await load(storage.origin, { duration: 1 });
       if (op.withFloor) await load(floor.origin, { duration: 1 });
+      if (op.withHeaders) await load(withHeaders.origin, { duration: 1 });
       // Rounds take turns at which server goes first, and each round's ratio compares runs seconds
       // apart: the figure is the median of those paired ratios, so a slow minute of a shared machine
       // moves one round, not the result.
       const servers = [
-        ['emulator', () => load(op.target.origin)],
-        ['bare Fastify', () => load(bare.origin)],
-        ...(op.withoutStorage ? [] : [['bare Fastify with the store', () => load(storage.origin)]]),
-        ...(op.withFloor ? [['bare Fastify with the least durable write', () => load(floor.origin)]] : []),
+        ['emu', 'emulator', () => load(op.target.origin)],
+        ['bare', 'bare Fastify', () => load(bare.origin)],
+        ...(op.withoutStorage ? [] : [['storage', 'bare Fastify with the store', () => load(storage.origin)]]),
+        ...(op.withFloor ? [['floor', 'bare Fastify with the least durable write', () => load(floor.origin)]] : []),
+        ...(op.withHeaders ? [['headers', "bare Fastify with Key Vault's headers", () => load(withHeaders.origin)]] : []),
       ];
-      const [emuRuns, bareRuns, storageRuns, floorRuns] = await rotating(
-        servers.map(([, run]) => run),
-        (i, first) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${servers.map((_, k) => servers[(first + k) % servers.length][0]).join(', then ')})`),
+      const runsOf = await rotating(
+        servers.map(([, , run]) => run),
+        (i, first) => log(`${op.name}: round ${i + 1}/${ROUNDS} at full speed (${servers.map((_, k) => servers[(first + k) % servers.length][1]).join(', then ')})`),
       );
+      const { emu: emuRuns, bare: bareRuns, storage: storageRuns, floor: floorRuns, headers: headersRuns } = Object.fromEntries(servers.map(([key], i) => [key, runsOf[i]]));
       const emuPeak = median(emuRuns.map((r) => r.rps));
       const barePeak = median(bareRuns.map((r) => r.rps));
       const halfRate = Math.max(1, Math.round(emuPeak / 2));
@@ -358,6 +367,13 @@ async function throughput(base) {
           floorVsBareRatio: round(median(floorRuns.map((r, i) => r.rps / bareRuns[i].rps)), 2),
           floorVsBareRoundRatios: floorRuns.map((r, i) => round(r.rps / bareRuns[i].rps, 2)),
         }),
+        ...(headersRuns && {
+          headersRps: round(median(headersRuns.map((r) => r.rps)), 0),
+          headersRatio: round(median(emuRuns.map((r, i) => r.rps / headersRuns[i].rps)), 2),
+          headersRoundRatios: emuRuns.map((r, i) => round(r.rps / headersRuns[i].rps, 2)),
+          headersCpuMicrosPerRequest: round(median(headersRuns.map((r) => r.cpuMicrosPerRequest)), 0),
+          headersVsBareRatio: round(median(headersRuns.map((r, i) => r.rps / bareRuns[i].rps)), 2),
+        }),
         ...service,
       };
     }
@@ -388,6 +404,7 @@ async function throughput(base) {
     await bare.stop();
     await storage.stop();
     await floor.stop();
+    await withHeaders.stop();
     await normal.stop();
     await memory.stop();
     await emulator.stop();
@@ -527,6 +544,10 @@ function figures(results) {
     const rate = (r, reference, refRps, ratio, budget, check, headline) =>
       row({ name: r.operation, value: r.emulatorRps, unit: 'requests/s', reference: `${reference} ${refRps}/s`, ratio, ...(budget && { budget, check }), ...(headline && { headline }) });
     rate(l.get, 'bare Fastify', l.get.bareRps, l.get.ratio, `≥ ${BUDGET.getRatio}`, (v) => v >= BUDGET.getRatio, 'Authenticated gets against bare Fastify (bench load generator)');
+    if (l.get.headersRps !== undefined) {
+      rate(l.get, "bare Fastify sending Key Vault's response headers too", l.get.headersRps, l.get.headersRatio);
+      row({ name: "Bare Fastify sending Key Vault's response headers too, against bare Fastify (what the headers cost)", value: l.get.headersRps, unit: 'requests/s', reference: `bare Fastify ${l.get.bareRps}/s`, ratio: l.get.headersVsBareRatio });
+    }
     if (l.getCli) rate({ operation: `GET /secrets/{name}, the autocannon command at ${l.getCli.connections} connections` , emulatorRps: l.getCli.emulatorRps }, 'bare Fastify', l.getCli.bareRps, l.getCli.ratio, `≥ ${BUDGET.getCliRatio}`, (v) => v >= BUDGET.getCliRatio, `Authenticated gets against bare Fastify (autocannon, ${l.getCli.connections} connections)`);
     rate(l.list, 'bare Fastify', l.list.bareRps, l.list.ratio, `≥ ${BUDGET.listRatio}`, (v) => v >= BUDGET.listRatio, 'A page of 25 against bare Fastify');
     rate(l.set, 'the least durable write', l.set.floorRps, l.set.floorRatio, `≥ ${BUDGET.setFloorRatio}`, (v) => v >= BUDGET.setFloorRatio, 'Durable sets against the least durable write');
@@ -543,7 +564,11 @@ function figures(results) {
     }
     for (const op of ['get', 'list', 'set', 'setMemory', 'setNormal']) {
       const r = l[op];
-      row({ name: `${r.operation}, server CPU per request at peak`, value: r.emulatorCpuMicrosPerRequest, unit: 'µs', reference: `bare Fastify ${r.bareCpuMicrosPerRequest} µs${r.floorCpuMicrosPerRequest !== undefined ? `, the least durable write ${r.floorCpuMicrosPerRequest} µs` : ''}` });
+      const also = [
+        ...(r.headersCpuMicrosPerRequest !== undefined ? [`with Key Vault's headers ${r.headersCpuMicrosPerRequest} µs`] : []),
+        ...(r.floorCpuMicrosPerRequest !== undefined ? [`the least durable write ${r.floorCpuMicrosPerRequest} µs`] : []),
+      ];
+      row({ name: `${r.operation}, server CPU per request at peak`, value: r.emulatorCpuMicrosPerRequest, unit: 'µs', reference: `bare Fastify ${r.bareCpuMicrosPerRequest} µs${also.map((text) => `, ${text}`).join('')}` });
     }
   }
   if (sc) {
