@@ -6,16 +6,18 @@
 // connection to the same file (a second emulator on the same data directory) are seen through SQLite's
 // data_version, checked at the first read of each turn of the event loop (a statement, and two file
 // locks, per look: what a read cost the most under load, beyond the answer itself); a commit another
-// process makes while one turn runs is seen from the next, as if it had come that much later. Values are
-// frozen: they are shared by every request that reads them.
+// process makes while one turn runs is seen from the next, as if it had come that much later. A database
+// in memory (--in-memory) has no other connection: nothing is looked at. Values are frozen: they are
+// shared by every request that reads them.
 // The cache also counts its clearings (`changes`): whatever else is kept of the store's answers (the
 // serialized pages of lists, http/page-answers.ts) is valid while that count stays the same.
 import type { SqliteDatabase } from './database.js';
 
 export class ReadCache<V extends object> {
   private readonly entries = new Map<string, V>();
-  private readonly dataVersion;
-  private seenDataVersion: number;
+  /** PRAGMA data_version; undefined in memory, where no other connection can commit. */
+  private readonly dataVersion: { get(): unknown } | undefined;
+  private seenDataVersion: number | undefined;
   private generation = 0;
   /** Whether data_version was looked at in this turn of the event loop. */
   private lookedThisTurn = false;
@@ -28,8 +30,8 @@ export class ReadCache<V extends object> {
     /** More entries than this and the cache starts over (it holds what is read often, not everything). */
     private readonly capacity: number,
   ) {
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
-    this.seenDataVersion = this.dataVersion.get() as number;
+    this.dataVersion = db.memory ? undefined : db.prepare('PRAGMA data_version').pluck();
+    this.seenDataVersion = this.dataVersion?.get() as number | undefined;
   }
 
   /** The cached value, if any. Call it before reading SQLite for a value to `set`. */
@@ -57,7 +59,7 @@ export class ReadCache<V extends object> {
 
   /** True if no other connection has committed since the last look; otherwise clears the cache and answers false. */
   private seeOtherCommits(): boolean {
-    if (this.lookedThisTurn) return true;
+    if (this.lookedThisTurn || this.dataVersion === undefined) return true;
     this.lookedThisTurn = true;
     setImmediate(this.nextTurn);
     const dataVersion = this.dataVersion.get() as number;

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommitGroup } from '../../src/store/commit-group.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { SqliteSecretRepository } from '../../src/store/secret-repository.js';
@@ -199,5 +199,32 @@ describe('reads kept in memory', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(moved()).toBe(true);
     expect(moved()).toBe(false);
+  });
+
+  it('in memory (--in-memory), where no other connection can commit, looks at no data_version, and still sees every write', async () => {
+    const memory = openDatabase({ synchronous: 'NORMAL' });
+    try {
+      const prepared: string[] = [];
+      const prepare = memory.prepare.bind(memory);
+      vi.spyOn(memory, 'prepare').mockImplementation(((source: string) => {
+        prepared.push(source);
+        return prepare(source);
+      }) as typeof memory.prepare);
+      const memoryCommits = new CommitGroup(memory);
+      const memoryRepo = new SqliteSecretRepository(memory, memoryCommits);
+      add(memoryRepo, 'alpha', 'a1', 'first');
+      memoryCommits.flush();
+      const read = () => memoryRepo.findSecret(VAULT, 'alpha')?.version.value;
+      expect(read()).toBe('first');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(read()).toBe('first');
+      add(memoryRepo, 'alpha', 'a2', 'second');
+      memoryCommits.flush();
+      expect(read()).toBe('second');
+      expect(prepared.length).toBeGreaterThan(0);
+      expect(prepared.filter((source) => /data_version/i.test(source))).toEqual([]);
+    } finally {
+      memory.close();
+    }
   });
 });
