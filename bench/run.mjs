@@ -35,6 +35,7 @@ import {
   clientOf,
   cpuTimeMs,
   dataDirSharingKeys,
+  kvHeadersOf,
   median,
   Progress,
   RESOLVER,
@@ -44,7 +45,6 @@ import {
   runAutocannonCli,
   runLoad,
   startBare,
-  kvHeadersOf,
   startEmulator,
 } from './lib.mjs';
 
