@@ -34,6 +34,10 @@ for (const [name, value] of [['--rounds', rounds], ['--seconds', seconds], ['--c
     process.exit(2);
   }
 }
+if (values['kv-headers'] && values.set) {
+  process.stderr.write('--kv-headers compares gets; it does not go with --set.\n');
+  process.exit(2);
+}
 const builds = (positionals.length ? positionals : ['.']).map((spec) => {
   const [dir, ...rest] = spec.split('#');
   return { name: spec, cli: join(resolve(dir), 'emulator/dist/cli.mjs'), args: rest.join('#').split(' ').filter(Boolean) };
@@ -67,7 +71,7 @@ try {
   }
   const bodiesFile = join(base, 'bodies.json');
   writeFileSync(bodiesFile, JSON.stringify({ get: body, getHeaders: kvHeadersOf(probe.headers), set: body, list: body }));
-  if (values['kv-headers'] && !values.set) servers.push({ name: "bare Fastify with Key Vault's headers", ...(await startBare(base, bodiesFile, 'bench/bare-server.mjs', ['--kv-headers'])) });
+  if (values['kv-headers']) servers.push({ name: "bare Fastify with Key Vault's headers", ...(await startBare(base, bodiesFile, 'bench/bare-server.mjs', ['--kv-headers'])) });
   // Bare Fastify last: each round's ratios are to it.
   servers.push({ name: 'bare Fastify', ...(await startBare(base, bodiesFile)) });
 
