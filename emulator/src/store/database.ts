@@ -260,14 +260,44 @@ export function walSync(file: string): { sync: Sync; close(): void } {
 
 export function openDatabase(options: OpenOptions): SqliteDatabase {
   if (options.file) mkdirSync(dirname(options.file), { recursive: true });
-  const db = new Database(options.file ?? ':memory:');
-  if (options.file) db.pragma('journal_mode = WAL');
+  const db = options.file ? new Database(options.file) : privateMemoryDatabase();
+  if (options.file) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`cache_size = ${FILE_CACHE_PAGES}`);
+  }
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma('busy_timeout = 5000');
   migrate(db);
   if (options.file && options.autoCheckpoint === false) db.pragma('wal_autocheckpoint = 0');
   return db;
 }
+
+/**
+ * A private in-memory database behind SQLite's memdb VFS (an empty database, deserialized) rather than
+ * `:memory:`. In `:memory:` the page cache is the database, so a commit that moved a page walks a hash
+ * table as large as the whole database (SQLite's pcache1Truncate): sets got slower as secrets
+ * accumulated. Here the pages live in the VFS's memory and the cache in front of it stays small, so a
+ * commit costs the same at any size. SQLite's memdb limit applies: 1 GiB.
+ */
+function privateMemoryDatabase(): SqliteDatabase {
+  const empty = new Database(':memory:');
+  const image = empty.serialize();
+  empty.close();
+  const db = new Database(image);
+  db.pragma(`cache_size = ${MEMORY_CACHE_PAGES}`);
+  return db;
+}
+
+/** Pages kept in front of an in-memory database; a miss is a copy from memory, not a read. */
+const MEMORY_CACHE_PAGES = 256;
+
+/**
+ * Pages kept in memory for a database file (4 MiB): the interior pages of every index and the pages read
+ * and written most. A commit that moved a page (a page split that renumbered its pages) walks SQLite's whole
+ * cache table (pcache1Truncate), so this bounds a commit's cost; 16 MiB, better-sqlite3's default, made
+ * sets slower as the file grew. A miss reads a page the operating system most often still has.
+ */
+const FILE_CACHE_PAGES = 1024;
 
 function migrate(db: SqliteDatabase): void {
   db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
