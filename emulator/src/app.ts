@@ -384,6 +384,8 @@ export async function buildApp(config: EmulatorConfig, options: BuildOptions = {
   installJsonParser(app);
   installErrorMapper(app, (request) => notFoundError(app, request), {
     storageFault: (error) => {
+      // In memory there is no data directory to diagnose: the one storage limit is SQLite's size of memdb.
+      if (config.inMemory) return codeOf(error) === 'SQLITE_FULL' ? errors.storageUnavailable('memoryFull') : undefined;
       const named = storageGuard?.failed(error);
       return isStorageFault(named) ? named : undefined;
     },

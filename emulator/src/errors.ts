@@ -64,6 +64,8 @@ const STORAGE_PROBLEM = {
   readOnly: "the emulator's data directory is on a read-only file system. Writes are taken again once it is writable; reads still work.",
   permission: 'the emulator is not permitted to write to its data directory. Writes are taken again once it is; reads still work.',
   io: "the disk holding the emulator's data directory reported an I/O error. Retry the request; if this persists, check the disk. Reads still work.",
+  memoryFull:
+    "the emulator's in-memory database (--in-memory) has reached SQLite's limit of 1 GiB. Purge secrets to make room, or restart the emulator (it starts empty). Reads still work.",
 } as const;
 
 export const errors = {

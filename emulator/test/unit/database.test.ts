@@ -2,7 +2,9 @@
 // page cache in front, instead of `:memory:`, whose cache is the whole database and made every commit that
 // renumbered a page walk a table as large as the database. On file: a cache of 1,024 pages for the same
 // reason. Each must still hold and give back far more than its cache: thousands of secrets under random
-// names (page splits in every index), a unit of work rolled back, a group commit, all read back.
+// names (page splits in every index), a unit of work rolled back, a group commit, all read back. In
+// memory, the one storage limit left (memdb's size; here lowered with max_page_count, which fails the same
+// way, SQLITE_FULL) is answered 503 in the Key Vault envelope, never a 500, and reads keep working.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { CommitGroup } from '../../src/store/commit-group.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
 import { SqliteSecretRepository } from '../../src/store/secret-repository.js';
 import type { SecretVersion } from '../../src/vault/model.js';
+import { injectJson, testEmulator } from '../support/harness.js';
 
 const VAULT = 'dbvault';
 const dirs: string[] = [];
@@ -78,6 +81,34 @@ describe('the store’s databases', () => {
       holdsFarMoreThanItsCache(db, 12_000);
     } finally {
       db.close();
+    }
+  });
+
+  it('in memory, full: a write is answered 503 in the Key Vault envelope, and reads keep working', async () => {
+    const emu = await testEmulator();
+    try {
+      const token = await emu.token();
+      const put = (name: string) => injectJson(emu, 'PUT', `/secrets/${name}?api-version=7.6`, { token, body: { value: `v-${name}-${'y'.repeat(2_000)}` } });
+      expect((await put('before-full')).status).toBe(200);
+      emu.db.pragma(`max_page_count = ${(emu.db.pragma('page_count', { simple: true }) as number) + 8}`);
+      let refused;
+      for (let i = 0; i < 200 && refused === undefined; i++) {
+        const answer = await put(`filler-${i}`);
+        if (answer.status !== 200) refused = answer;
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused?.body).toEqual({
+        error: {
+          code: 'ServiceUnavailable',
+          message:
+            "The write was not stored: the emulator's in-memory database (--in-memory) has reached SQLite's limit of 1 GiB. Purge secrets to make room, or restart the emulator (it starts empty). Reads still work.",
+        },
+      });
+      const read = await injectJson(emu, 'GET', '/secrets/before-full?api-version=7.6', { token });
+      expect(read.status).toBe(200);
+      expect(read.body.value).toMatch(/^v-before-full-/);
+    } finally {
+      await emu.app.close();
     }
   });
 });
