@@ -182,6 +182,8 @@ describe('the stored listing of a secret', () => {
           },
         ]);
         expect(upgraded.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe(String(MIGRATIONS.length));
+        // Lists page through the primary key; the partial indexes no query used are gone (migration 9).
+        expect(upgraded.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'secrets' AND sql IS NOT NULL").pluck().all()).toEqual(['secrets_purge']);
       } finally {
         upgraded.close();
       }
