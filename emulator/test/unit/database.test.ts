@@ -4,7 +4,8 @@
 // reason. Each must still hold and give back far more than its cache: thousands of secrets under random
 // names (page splits in every index), a unit of work rolled back, a group commit, all read back. In
 // memory, the one storage limit left (memdb's size; here lowered with max_page_count, which fails the same
-// way, SQLITE_FULL) is answered 503 in the Key Vault envelope, never a 500, and reads keep working.
+// way, SQLITE_FULL) is answered 503 in the Key Vault envelope, never a 500; reads keep working, and
+// secrets purged make room again.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,13 @@ describe('the store’s databases', () => {
       const read = await injectJson(emu, 'GET', '/secrets/before-full?api-version=7.6', { token });
       expect(read.status).toBe(200);
       expect(read.body.value).toMatch(/^v-before-full-/);
+      expect((await put('still-full')).status).toBe(503);
+      // What the message advises: secrets purged make room for new ones.
+      for (let i = 0; i < 4; i++) {
+        expect((await injectJson(emu, 'DELETE', `/secrets/filler-${i}?api-version=7.6`, { token })).status).toBe(200);
+        expect((await injectJson(emu, 'DELETE', `/deletedsecrets/filler-${i}?api-version=7.6`, { token })).status).toBe(204);
+      }
+      expect((await put('after-purge')).status).toBe(200);
     } finally {
       await emu.app.close();
     }
