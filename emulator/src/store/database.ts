@@ -267,10 +267,8 @@ export function walSync(file: string): { sync: Sync; close(): void } {
 export function openDatabase(options: OpenOptions): SqliteDatabase {
   if (options.file) mkdirSync(dirname(options.file), { recursive: true });
   const db = options.file ? new Database(options.file) : privateMemoryDatabase();
-  if (options.file) {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`cache_size = ${FILE_CACHE_PAGES}`);
-  }
+  if (options.file) db.pragma('journal_mode = WAL');
+  db.pragma(`cache_size = ${options.file ? FILE_CACHE_PAGES : MEMORY_CACHE_PAGES}`);
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma('busy_timeout = 5000');
   migrate(db);
@@ -282,16 +280,14 @@ export function openDatabase(options: OpenOptions): SqliteDatabase {
  * A private in-memory database behind SQLite's memdb VFS (an empty database, deserialized) rather than
  * `:memory:`. In `:memory:` the page cache is the database, so a commit that moved a page walks a hash
  * table as large as the whole database (SQLite's pcache1Truncate): sets got slower as secrets
- * accumulated. Here the pages live in the VFS's memory and the cache in front of it stays small, so a
- * commit costs the same at any size. SQLite's memdb limit applies: 1 GiB.
+ * accumulated. Here the pages live in the VFS's memory and the cache in front of it stays small
+ * (MEMORY_CACHE_PAGES), so a commit costs the same at any size. SQLite's memdb limit applies: 1 GiB.
  */
 function privateMemoryDatabase(): SqliteDatabase {
   const empty = new Database(':memory:');
   const image = empty.serialize();
   empty.close();
-  const db = new Database(image);
-  db.pragma(`cache_size = ${MEMORY_CACHE_PAGES}`);
-  return db;
+  return new Database(image);
 }
 
 /** Pages kept in front of an in-memory database; a miss is a copy from memory, not a read. */
