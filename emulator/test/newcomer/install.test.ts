@@ -29,10 +29,17 @@ const npm = (() => {
   }
 })();
 
+/**
+ * A request to the registry that hangs is given up after a minute and tried again (npm's own default
+ * waits five): an install outside the checkout has no lockfile, and fetches what its ranges resolve to
+ * that the cache does not hold.
+ */
+const FETCH = { npm_config_fetch_timeout: '60000', npm_config_fetch_retries: '4' };
+
 /** Runs npm with the user's environment (none of the npm variables of the `npm test` running this). */
 async function runNpm(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<string> {
   try {
-    const { stdout, stderr } = await exec(npm!, args, { cwd: options.cwd, env: userEnv(options.env), timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(npm!, args, { cwd: options.cwd, env: userEnv({ ...FETCH, ...options.env }), timeout: 420_000, maxBuffer: 16 * 1024 * 1024 });
     return stdout + stderr;
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string; message: string };
